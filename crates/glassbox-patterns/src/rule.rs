@@ -108,3 +108,111 @@ pub fn shannon_entropy(s: &str) -> f32 {
         })
         .sum()
 }
+
+/// Whether `s` looks like a placeholder rather than a real credential: `YOUR_API_KEY`,
+/// `<token>`, `${VAR}`, `{{ secret }}`, `xxxxxxxx`, `********`, `...`, `EXAMPLE`, `changeme`,
+/// or one character repeated.
+pub fn is_placeholder(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    const MARKERS: &[&str] = &[
+        "example", "your_", "your-", "yourkey", "placeholder", "changeme", "change_me", "dummy",
+        "sample", "redacted", "<", ">", "${", "{{", "%(", "xxxx", "****", "...", "…", "insert",
+        "replace_me", "replaceme", "todo", "fixme", "fake", "test_key", "not_a_real", "notreal",
+    ];
+    if MARKERS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
+    // One character repeated (after the first few, which may be a fixed prefix like `sk_live_`).
+    let tail: Vec<u8> = s.bytes().skip(8).collect();
+    if tail.len() >= 8 && tail.iter().all(|&b| b == tail[0]) {
+        return true;
+    }
+    // Sequential alphabets / digits such as `abcdefgh…` or `0123456789…`.
+    lower.contains("abcdefghij") || lower.contains("0123456789") || lower.contains("1234567890")
+}
+
+impl Rule {
+    /// Compiles the rule's pattern alone.
+    ///
+    /// # Errors
+    /// The `regex` crate's error for an invalid pattern.
+    pub fn compile(&self) -> Result<regex::Regex, regex::Error> {
+        regex::RegexBuilder::new(&self.pattern)
+            .size_limit(64 << 20)
+            .dfa_size_limit(64 << 20)
+            .build()
+    }
+
+    /// Whether a reported span passes the rule's checks (entropy, placeholders, validator).
+    pub fn accepts(&self, span: &str) -> bool {
+        if let Some(min) = self.min_entropy {
+            if shannon_entropy(span) < min {
+                return false;
+            }
+        }
+        if self.reject_placeholders && is_placeholder(span) {
+            return false;
+        }
+        self.validate.as_ref().is_none_or(|v| v(span))
+    }
+
+    /// Reference semantics of a rule over a whole text, as spans of the reported part: search
+    /// leftmost-first; an accepted match resumes the search after its end, a rejected one at the
+    /// next character after its start. [`crate::RuleSet`] must agree with this (tested).
+    pub fn find_all(&self, re: &regex::Regex, text: &str) -> Vec<(usize, usize)> {
+        let group = re.capture_names().position(|n| n == Some("s"));
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at <= text.len() {
+            let Some(caps) = re.captures_at(text, at) else { break };
+            #[allow(clippy::unwrap_used)] // group 0 always participates
+            let whole = caps.get(0).unwrap();
+            let span = group.and_then(|g| caps.get(g)).unwrap_or(whole);
+            if self.accepts(span.as_str()) {
+                out.push((span.start(), span.end()));
+                at = if whole.end() > whole.start() { whole.end() } else { next_char(text, whole.end()) };
+            } else {
+                at = next_char(text, whole.start());
+            }
+        }
+        out
+    }
+}
+
+/// The char boundary after `i` (or `len + 1` at the end, to stop loops).
+pub(crate) fn next_char(text: &str, i: usize) -> usize {
+    text[i..].chars().next().map_or(text.len() + 1, |c| i + c.len_utf8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        for p in ["YOUR_API_KEY", "sk_live_xxxxxxxxxxxxxxxx", "${GITHUB_TOKEN}", "<token>", "AKIAIOSFODNN7EXAMPLE", "aaaaaaaaaaaaaaaaaaaa"] {
+            assert!(is_placeholder(p), "{p}");
+        }
+        for r in ["ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT"] {
+            assert!(!is_placeholder(r), "{r}");
+        }
+    }
+
+    #[test]
+    fn reference_semantics_resume_rules() {
+        // A rejected match resumes at the next character, so the inner valid one is found.
+        let rule = Rule::new(Family::Secret, "t", r"k[a-z]{3}").validate(|s| s != "kkab");
+        let re = rule.compile().unwrap();
+        assert_eq!(rule.find_all(&re, "kkabc"), vec![(1, 5)]);
+        // Named group narrows the span.
+        let rule = Rule::new(Family::Secret, "t", r"pw=(?P<s>[a-z]{2,8})");
+        let re = rule.compile().unwrap();
+        assert_eq!(rule.find_all(&re, "x pw=hunter y"), vec![(5, 11)]);
+    }
+
+    #[test]
+    fn entropy() {
+        assert!(shannon_entropy("aaaa") < 0.01);
+        assert!((shannon_entropy("abcd") - 2.0).abs() < 1e-5);
+    }
+}
