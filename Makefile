@@ -8,7 +8,7 @@ setup:
 	scripts/setup.sh
 
 demo: setup
-	$(CARGO) run --release -p glassbox -- demo
+	bash -c "source scripts/env.sh && $(CARGO) run --release -p glassbox -- demo"
 
 test: setup
 	scripts/test.sh
