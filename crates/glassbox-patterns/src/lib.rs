@@ -2,5 +2,6 @@
 //! policy into one automaton.
 
 pub mod rule;
+pub mod secrets;
 
 pub use rule::{shannon_entropy, Rule, Validator};

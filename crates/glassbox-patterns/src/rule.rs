@@ -109,17 +109,71 @@ pub fn shannon_entropy(s: &str) -> f32 {
         .sum()
 }
 
+/// Credentials published in vendor documentation as examples; they grant nothing.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    // Stripe's API reference test keys.
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+    // The signature of jwt.io's example token.
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    // GitHub's documentation token.
+    "16C7e42F292c6912E7710c838347Ae178B4a",
+];
+
 /// Whether `s` looks like a placeholder rather than a real credential: `YOUR_API_KEY`,
-/// `<token>`, `${VAR}`, `{{ secret }}`, `xxxxxxxx`, `********`, `...`, `EXAMPLE`, `changeme`,
-/// or one character repeated.
+/// `<token>`, `${VAR}`, `$VAR`, `{name}`, `{{ secret }}`, `%s`, `xxxxxxxx`, `********`, `...`,
+/// `EXAMPLE`, `changeme`, one character repeated, or a key published in vendor documentation.
 pub fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
-        "example", "your_", "your-", "yourkey", "placeholder", "changeme", "change_me", "dummy",
-        "sample", "redacted", "<", ">", "${", "{{", "%(", "xxxx", "****", "...", "…", "insert",
-        "replace_me", "replaceme", "todo", "fixme", "fake", "test_key", "not_a_real", "notreal",
+        "example",
+        "your_",
+        "your-",
+        "yourkey",
+        "placeholder",
+        "changeme",
+        "change_me",
+        "dummy",
+        "sample",
+        "redacted",
+        "<",
+        ">",
+        "${",
+        "{{",
+        "%(",
+        "xxxx",
+        "****",
+        "...",
+        "…",
+        "insert",
+        "replace_me",
+        "replaceme",
+        "todo",
+        "fixme",
+        "fake",
+        "test_key",
+        "not_a_real",
+        "notreal",
     ];
     if MARKERS.iter().any(|m| lower.contains(m)) {
+        return true;
+    }
+    if DOCUMENTED_EXAMPLES.iter().any(|e| s.contains(e)) {
+        return true;
+    }
+    // A whole-value reference: `$DB_PASSWORD`, `{password}`, `%s`.
+    let ident = |t: &str| {
+        t.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if s.strip_prefix('$').is_some_and(ident)
+        || s.strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .is_some_and(|t| ident(t.trim()))
+        || s == "%s"
+    {
         return true;
     }
     // One character repeated (after the first few, which may be a fixed prefix like `sk_live_`).
@@ -164,13 +218,19 @@ impl Rule {
         let mut out = Vec::new();
         let mut at = 0;
         while at <= text.len() {
-            let Some(caps) = re.captures_at(text, at) else { break };
+            let Some(caps) = re.captures_at(text, at) else {
+                break;
+            };
             #[allow(clippy::unwrap_used)] // group 0 always participates
             let whole = caps.get(0).unwrap();
             let span = group.and_then(|g| caps.get(g)).unwrap_or(whole);
             if self.accepts(span.as_str()) {
                 out.push((span.start(), span.end()));
-                at = if whole.end() > whole.start() { whole.end() } else { next_char(text, whole.end()) };
+                at = if whole.end() > whole.start() {
+                    whole.end()
+                } else {
+                    next_char(text, whole.end())
+                };
             } else {
                 at = next_char(text, whole.start());
             }
@@ -181,7 +241,10 @@ impl Rule {
 
 /// The char boundary after `i` (or `len + 1` at the end, to stop loops).
 pub(crate) fn next_char(text: &str, i: usize) -> usize {
-    text[i..].chars().next().map_or(text.len() + 1, |c| i + c.len_utf8())
+    text[i..]
+        .chars()
+        .next()
+        .map_or(text.len() + 1, |c| i + c.len_utf8())
 }
 
 #[cfg(test)]
@@ -190,10 +253,26 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        for p in ["YOUR_API_KEY", "sk_live_xxxxxxxxxxxxxxxx", "${GITHUB_TOKEN}", "<token>", "AKIAIOSFODNN7EXAMPLE", "aaaaaaaaaaaaaaaaaaaa"] {
+        for p in [
+            "YOUR_API_KEY",
+            "sk_live_xxxxxxxxxxxxxxxx",
+            "${GITHUB_TOKEN}",
+            "<token>",
+            "AKIAIOSFODNN7EXAMPLE",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "$DB_PASSWORD",
+            "{password}",
+            "%s",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+        ] {
             assert!(is_placeholder(p), "{p}");
         }
-        for r in ["ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT"] {
+        for r in [
+            "ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT",
+            "$2b$12$R9h",
+            "{a}b",
+        ] {
             assert!(!is_placeholder(r), "{r}");
         }
     }
