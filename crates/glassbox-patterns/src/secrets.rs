@@ -568,8 +568,11 @@ fn jwt_ok(s: &str) -> bool {
 /// Discord bot token: the first part is base64 of the bot's user id (a snowflake, 17–20 digits).
 fn discord_ok(s: &str) -> bool {
     let first = s.split('.').next().unwrap_or_default();
-    base64_decode(first)
-        .is_some_and(|id| (17..=20).contains(&id.len()) && id.iter().all(u8::is_ascii_digit))
+    base64_decode(first).is_some_and(|id| {
+        (17..=20).contains(&id.len())
+            && id.iter().all(u8::is_ascii_digit)
+            && !is_placeholder(&String::from_utf8_lossy(&id))
+    })
 }
 
 /// Sentry org token: `sntrys_<base64 JSON with iat>_<secret>`.
@@ -688,7 +691,9 @@ fn putty_ok(s: &str) -> bool {
 
 /// OpenVPN static key: exactly 512 hex digits.
 fn openvpn_ok(s: &str) -> bool {
-    let body = s.trim_start_matches("-----BEGIN OpenVPN Static key V1-----");
+    let body = s
+        .trim_start_matches("-----BEGIN OpenVPN Static key V1-----")
+        .trim_end_matches("-----END OpenVPN Static key V1-----");
     body.bytes().filter(u8::is_ascii_hexdigit).count() == 512
 }
 
