@@ -123,6 +123,9 @@ const DOCUMENTED_EXAMPLES: &[&str] = &[
 /// Whether `s` looks like a placeholder rather than a real credential: `YOUR_API_KEY`,
 /// `<token>`, `${VAR}`, `$VAR`, `{name}`, `{{ secret }}`, `%s`, `xxxxxxxx`, `********`, `...`,
 /// `EXAMPLE`, `changeme`, one character repeated, or a key published in vendor documentation.
+///
+/// Word markers (`example`, `todo`, `fake`, …) count only when written in one case or
+/// capitalised, so a random token that happens to contain `tOdO` is still reported.
 pub fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
@@ -155,7 +158,20 @@ pub fn is_placeholder(s: &str) -> bool {
         "not_a_real",
         "notreal",
     ];
-    if MARKERS.iter().any(|m| lower.contains(m)) {
+    // A marker counts when written like a word (`todo`, `TODO`, `Todo`), not when random
+    // mixed-case characters spell it by chance (`tOdO` inside a real token).
+    let word_cased = |w: &[u8]| {
+        let letters: Vec<u8> = w.iter().copied().filter(u8::is_ascii_alphabetic).collect();
+        letters.iter().all(u8::is_ascii_lowercase)
+            || letters.iter().all(u8::is_ascii_uppercase)
+            || letters.first().is_some_and(u8::is_ascii_uppercase)
+                && letters[1..].iter().all(u8::is_ascii_lowercase)
+    };
+    if MARKERS.iter().any(|m| {
+        lower
+            .match_indices(m)
+            .any(|(i, _)| word_cased(&s.as_bytes()[i..i + m.len()]))
+    }) {
         return true;
     }
     if DOCUMENTED_EXAMPLES.iter().any(|e| s.contains(e)) {
@@ -264,6 +280,8 @@ mod tests {
             "{password}",
             "%s",
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "my-Fake-token-1",
+            "TODO_SET_ME",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
@@ -272,6 +290,7 @@ mod tests {
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT",
             "$2b$12$R9h",
             "{a}b",
+            "R7x9tOdOq2LmfAkEW4vB8nT1cZ5yH3jP",
         ] {
             assert!(!is_placeholder(r), "{r}");
         }

@@ -76,7 +76,7 @@ pub fn rules(cfg: &SecretsConfig) -> Result<Vec<Rule>, String> {
         builtin()
             .into_iter()
             .map(|e| e.rule)
-            .filter(|r| !cfg.disable.iter().any(|d| *d == r.kind))
+            .filter(|r| !cfg.disable.contains(&r.kind))
             .collect()
     } else {
         Vec::new()
@@ -274,194 +274,1206 @@ fn builtin() -> Vec<Entry> {
     let github = "the CRC32 of the 30 random characters, base62, is the last 6";
     vec![
         // --- AWS ---
-        Entry::new("aws_access_key_id", "AWS access key id (long-term AKIA, temporary ASIA, and other IAM unique-id prefixes)", "`AKIA` / `ASIA` / `ABIA` / `ACCA` / `A3T?` + 16 base32", tok("(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}")).entropy(3.0),
-        Entry::new("aws_secret_access_key", "AWS secret access key assigned to an AWS secret-key name", "`aws_secret_access_key = ` + 40 base64", format!(r#"(?i-u:aws_?secret_?(?:access_?)?key|secret_?access_?key){ASSIGN}["'\x60]?(?P<s>[0-9A-Za-z/+]{{40}})(?:[^0-9A-Za-z/+=]|\z)"#)).entropy(4.0),
-        Entry::new("aws_session_token", "AWS STS session token", "`IQoJb3JpZ2luX2Vj` / `FwoGZXIvYXdzE` + 100–1400 base64", tok64("(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE|FQoGZXIvYXdzE)[0-9A-Za-z+/]{100,1400}={0,2}")),
-        Entry::new("aws_mws_key", "Amazon Marketplace Web Service auth token", "`amzn.mws.` + UUID", tok(r"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")),
-        Entry::new("aws_bedrock_api_key", "Amazon Bedrock long-term API key", "`ABSK` + 109–269 base64", tok64("ABSK[0-9A-Za-z+/]{109,269}={0,2}")).entropy(4.0),
+        Entry::new(
+            "aws_access_key_id",
+            "AWS access key id (long-term AKIA, temporary ASIA, and other IAM unique-id prefixes)",
+            "`AKIA` / `ASIA` / `ABIA` / `ACCA` / `A3T?` + 16 base32",
+            tok("(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "aws_secret_access_key",
+            "AWS secret access key assigned to an AWS secret-key name",
+            "`aws_secret_access_key = ` + 40 base64",
+            format!(r#"(?i-u:aws_?secret_?(?:access_?)?key|secret_?access_?key){ASSIGN}["'\x60]?(?P<s>[0-9A-Za-z/+]{{40}})(?:[^0-9A-Za-z/+=]|\z)"#),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "aws_session_token",
+            "AWS STS session token",
+            "`IQoJb3JpZ2luX2Vj` / `FwoGZXIvYXdzE` + 100–1400 base64",
+            tok64("(?:IQoJb3JpZ2luX2Vj|FwoGZXIvYXdzE|FQoGZXIvYXdzE)[0-9A-Za-z+/]{100,1400}={0,2}"),
+        ),
+        Entry::new(
+            "aws_mws_key",
+            "Amazon Marketplace Web Service auth token",
+            "`amzn.mws.` + UUID",
+            tok(r"amzn\.mws\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ),
+        Entry::new(
+            "aws_bedrock_api_key",
+            "Amazon Bedrock long-term API key",
+            "`ABSK` + 109–269 base64",
+            tok64("ABSK[0-9A-Za-z+/]{109,269}={0,2}"),
+        )
+        .entropy(4.0),
         // --- Google ---
-        Entry::new("google_api_key", "Google / GCP / Firebase / Gemini API key", "`AIza` + 35 `[0-9A-Za-z_-]`", tok(r"AIza[0-9A-Za-z_\-]{35}")).entropy(3.5),
-        Entry::new("gcp_service_account_key_id", "`private_key_id` of a GCP service-account JSON key", "`\"private_key_id\": \"` + 40 hex", r#""private_key_id"[ \t]{0,4}:[ \t]{0,4}"(?P<s>[0-9a-f]{40})""#.to_string()).entropy(3.0),
-        Entry::new("google_oauth_client_secret", "Google OAuth client secret", "`GOCSPX-` + 28 `[0-9A-Za-z_-]`", tok(r"GOCSPX-[0-9A-Za-z_\-]{28}")),
-        Entry::new("google_oauth_access_token", "Google OAuth 2.0 access token", "`ya29.` + 30–512 `[0-9A-Za-z_-]`", tok(r"ya29\.[0-9A-Za-z_\-]{30,512}")).entropy(3.5),
-        Entry::new("google_oauth_refresh_token", "Google OAuth 2.0 refresh token", "`1//0` + 40–400 `[0-9A-Za-z_-]`", tok(r"1//0[0-9A-Za-z_\-]{40,400}")).entropy(4.0),
-        Entry::new("firebase_cloud_messaging_key", "Firebase Cloud Messaging legacy server key", "`AAAA` + 7 + `:APA91b` + 134", tok(r"AAAA[0-9A-Za-z_\-]{7}:APA91b[0-9A-Za-z_\-]{134}")),
+        Entry::new(
+            "google_api_key",
+            "Google / GCP / Firebase / Gemini API key",
+            "`AIza` + 35 `[0-9A-Za-z_-]`",
+            tok(r"AIza[0-9A-Za-z_\-]{35}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "gcp_service_account_key_id",
+            "`private_key_id` of a GCP service-account JSON key",
+            "`\"private_key_id\": \"` + 40 hex",
+            r#""private_key_id"[ \t]{0,4}:[ \t]{0,4}"(?P<s>[0-9a-f]{40})""#.to_string(),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "google_oauth_client_secret",
+            "Google OAuth client secret",
+            "`GOCSPX-` + 28 `[0-9A-Za-z_-]`",
+            tok(r"GOCSPX-[0-9A-Za-z_\-]{28}"),
+        ),
+        Entry::new(
+            "google_oauth_access_token",
+            "Google OAuth 2.0 access token",
+            "`ya29.` + 30–512 `[0-9A-Za-z_-]`",
+            tok(r"ya29\.[0-9A-Za-z_\-]{30,512}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "google_oauth_refresh_token",
+            "Google OAuth 2.0 refresh token",
+            "`1//0` + 40–400 `[0-9A-Za-z_-]`",
+            tok(r"1//0[0-9A-Za-z_\-]{40,400}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "firebase_cloud_messaging_key",
+            "Firebase Cloud Messaging legacy server key",
+            "`AAAA` + 7 + `:APA91b` + 134",
+            tok(r"AAAA[0-9A-Za-z_\-]{7}:APA91b[0-9A-Za-z_\-]{134}"),
+        ),
         // --- Azure ---
-        Entry::new("azure_storage_key", "Azure Storage / Cosmos DB account key (`AccountKey=` in a connection string, or an Azure key assignment)", "`AccountKey=` + 86 base64 + `==`", format!(r#"(?i-u:accountkey|azure[0-9a-z_\-]{{0,24}}key){ASSIGN}["']?(?P<s>[0-9A-Za-z+/]{{86}}==)"#)).entropy(4.0),
-        Entry::new("azure_shared_access_key", "Azure Service Bus / Event Hubs / IoT Hub shared access key", "`SharedAccessKey=` + 43 base64 + `=`", r"(?i-u:sharedaccesskey)[ \t]{0,2}=[ \t]{0,2}(?P<s>[0-9A-Za-z+/]{42}[AEIMQUYcgkosw048]=)".to_string()).entropy(4.0),
-        Entry::new("azure_sas_token", "signature of an Azure shared access signature URL", "`?sv=YYYY-MM-DD&…&sig=` + URL-encoded base64", r"[?&](?:[a-z]{1,8}=[0-9A-Za-z%:.,_\-]{0,64}&){0,14}sv=[0-9]{4}-[0-9]{2}-[0-9]{2}&(?:[a-z]{1,8}=[0-9A-Za-z%:.,_\-]{0,64}&){0,14}sig=(?P<s>(?:[0-9A-Za-z+/]|%2[BbFf]){30,120}(?:=|%3[Dd]){0,2})".to_string()).entropy(4.0),
-        Entry::new("azure_client_secret", "Microsoft Entra ID (Azure AD) application client secret", "3 chars + digit + `Q~` + 31–34", r"(?:\A|[^0-9A-Za-z_~.\-])(?P<s>[0-9A-Za-z_~.]{3}[0-9]Q~[0-9A-Za-z_~.\-]{31,34})(?:[^0-9A-Za-z_~.\-]|\z)".to_string()).entropy(3.5),
-        Entry::new("azure_devops_pat", "Azure DevOps personal access token (legacy 52-character format) in an Azure DevOps assignment", "`AZURE_DEVOPS_PAT=` + 52 base32", ctx("azure_?devops|ado_|vsts|azdo", "[a-z2-7]{52}")).entropy(3.5),
-        Entry::new("connection_string_password", "password in an ADO.NET / ODBC connection string", "`…;Password=` value", format!(r"(?i-u:;[ \t]{{0,2}}(?:password|pwd)[ \t]{{0,2}}=[ \t]{{0,2}})(?P<s>{QUOTED_VALUE}{{3,128}}?)(?:;|[ \t\r\n]|\z)")).check("not a common placeholder password", password_literal_ok).score(0.9),
+        Entry::new(
+            "azure_storage_key",
+            "Azure Storage / Cosmos DB account key (`AccountKey=` in a connection string, or an Azure key assignment)",
+            "`AccountKey=` + 86 base64 + `==`",
+            format!(r#"(?i-u:accountkey|azure[0-9a-z_\-]{{0,24}}key){ASSIGN}["']?(?P<s>[0-9A-Za-z+/]{{86}}==)"#),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "azure_shared_access_key",
+            "Azure Service Bus / Event Hubs / IoT Hub shared access key",
+            "`SharedAccessKey=` + 43 base64 + `=`",
+            r"(?i-u:sharedaccesskey)[ \t]{0,2}=[ \t]{0,2}(?P<s>[0-9A-Za-z+/]{42}[AEIMQUYcgkosw048]=)".to_string(),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "azure_sas_token",
+            "signature of an Azure shared access signature URL",
+            "`?sv=YYYY-MM-DD&…&sig=` + URL-encoded base64",
+            r"[?&](?:[a-z]{1,8}=[0-9A-Za-z%:.,_\-]{0,64}&){0,14}sv=[0-9]{4}-[0-9]{2}-[0-9]{2}&(?:[a-z]{1,8}=[0-9A-Za-z%:.,_\-]{0,64}&){0,14}sig=(?P<s>(?:[0-9A-Za-z+/]|%2[BbFf]){30,120}(?:=|%3[Dd]){0,2})".to_string(),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "azure_client_secret",
+            "Microsoft Entra ID (Azure AD) application client secret",
+            "3 chars + digit + `Q~` + 31–34",
+            r"(?:\A|[^0-9A-Za-z_~.\-])(?P<s>[0-9A-Za-z_~.]{3}[0-9]Q~[0-9A-Za-z_~.\-]{31,34})(?:[^0-9A-Za-z_~.\-]|\z)".to_string(),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "azure_devops_pat",
+            "Azure DevOps personal access token (legacy 52-character format) in an Azure DevOps assignment",
+            "`AZURE_DEVOPS_PAT=` + 52 base32",
+            ctx("azure_?devops|ado_|vsts|azdo", "[a-z2-7]{52}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "connection_string_password",
+            "password in an ADO.NET / ODBC connection string",
+            "`…;Password=` value",
+            format!(r"(?i-u:;[ \t]{{0,2}}(?:password|pwd)[ \t]{{0,2}}=[ \t]{{0,2}})(?P<s>{QUOTED_VALUE}{{3,128}}?)(?:;|[ \t\r\n]|\z)"),
+        )
+        .check("not a common placeholder password", password_literal_ok)
+        .score(0.9),
         // --- GitHub ---
-        Entry::new("github_token", "GitHub classic personal access token", "`ghp_` + 36 base62", tok("ghp_[0-9A-Za-z]{36}")).check(github, checksum_token_ok),
-        Entry::new("github_oauth_token", "GitHub OAuth access token", "`gho_` + 36 base62", tok("gho_[0-9A-Za-z]{36}")).check(github, checksum_token_ok),
-        Entry::new("github_app_token", "GitHub App user-to-server or installation token", "`ghu_` / `ghs_` + 36 base62", tok("gh[us]_[0-9A-Za-z]{36}")).check(github, checksum_token_ok),
-        Entry::new("github_refresh_token", "GitHub App refresh token", "`ghr_` + 36 base62", tok("ghr_[0-9A-Za-z]{36}")).check(github, checksum_token_ok),
-        Entry::new("github_fine_grained_pat", "GitHub fine-grained personal access token", "`github_pat_` + 22 + `_` + 59 base62", tok("github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59}")).entropy(4.0),
+        Entry::new(
+            "github_token",
+            "GitHub classic personal access token",
+            "`ghp_` + 36 base62",
+            tok("ghp_[0-9A-Za-z]{36}"),
+        )
+        .check(github, checksum_token_ok),
+        Entry::new(
+            "github_oauth_token",
+            "GitHub OAuth access token",
+            "`gho_` + 36 base62",
+            tok("gho_[0-9A-Za-z]{36}"),
+        )
+        .check(github, checksum_token_ok),
+        Entry::new(
+            "github_app_token",
+            "GitHub App user-to-server or installation token",
+            "`ghu_` / `ghs_` + 36 base62",
+            tok("gh[us]_[0-9A-Za-z]{36}"),
+        )
+        .check(github, checksum_token_ok),
+        Entry::new(
+            "github_refresh_token",
+            "GitHub App refresh token",
+            "`ghr_` + 36 base62",
+            tok("ghr_[0-9A-Za-z]{36}"),
+        )
+        .check(github, checksum_token_ok),
+        Entry::new(
+            "github_fine_grained_pat",
+            "GitHub fine-grained personal access token",
+            "`github_pat_` + 22 + `_` + 59 base62",
+            tok("github_pat_[0-9A-Za-z]{22}_[0-9A-Za-z]{59}"),
+        )
+        .entropy(4.0),
         // --- GitLab ---
-        Entry::new("gitlab_pat", "GitLab personal, project or group access token (legacy and routable)", "`glpat-` + 20–300 (+ `.01.` + base36)", tok(r"glpat-[0-9A-Za-z_\-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?")).entropy(3.0),
-        Entry::new("gitlab_deploy_token", "GitLab deploy token", "`gldt-` + 20–64", tok(r"gldt-[0-9A-Za-z_\-]{20,64}")).entropy(3.0),
-        Entry::new("gitlab_runner_token", "GitLab runner authentication token", "`glrt-` + 20–64", tok(r"glrt-[0-9A-Za-z_\-]{20,64}")).entropy(3.0),
-        Entry::new("gitlab_runner_registration_token", "GitLab runner registration token (legacy)", "`GR1348941` + 20", tok(r"GR1348941[0-9A-Za-z_\-]{20}")).entropy(3.0),
-        Entry::new("gitlab_pipeline_trigger_token", "GitLab pipeline trigger token", "`glptt-` + 40 hex", tok("glptt-[0-9a-f]{40}")),
-        Entry::new("gitlab_oauth_app_secret", "GitLab OAuth application secret", "`gloas-` + 64", tok(r"gloas-[0-9A-Za-z_\-]{64}")),
-        Entry::new("gitlab_ci_job_token", "GitLab CI/CD job token", "`glcbt-` + 1–5 + `_` + 20", tok(r"glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_\-]{20}")),
-        Entry::new("gitlab_feed_token", "GitLab feed token", "`glft-` + 20–64", tok(r"glft-[0-9A-Za-z_\-]{20,64}")).entropy(3.0),
-        Entry::new("gitlab_incoming_mail_token", "GitLab incoming mail token", "`glimt-` + 25", tok(r"glimt-[0-9A-Za-z_\-]{25}")),
-        Entry::new("gitlab_agent_token", "GitLab agent for Kubernetes token", "`glagent-` + 50", tok(r"glagent-[0-9A-Za-z_\-]{50}")),
-        Entry::new("gitlab_scim_token", "GitLab SCIM OAuth token", "`glsoat-` + 20–64", tok(r"glsoat-[0-9A-Za-z_\-]{20,64}")),
-        Entry::new("gitlab_feature_flag_token", "GitLab feature flags client token", "`glffct-` + 20–64", tok(r"glffct-[0-9A-Za-z_\-]{20,64}")),
+        Entry::new(
+            "gitlab_pat",
+            "GitLab personal, project or group access token (legacy and routable)",
+            "`glpat-` + 20–300 (+ `.01.` + base36)",
+            tok(r"glpat-[0-9A-Za-z_\-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "gitlab_deploy_token",
+            "GitLab deploy token",
+            "`gldt-` + 20–64",
+            tok(r"gldt-[0-9A-Za-z_\-]{20,64}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "gitlab_runner_token",
+            "GitLab runner authentication token",
+            "`glrt-` + 20–64",
+            tok(r"glrt-[0-9A-Za-z_\-]{20,64}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "gitlab_runner_registration_token",
+            "GitLab runner registration token (legacy)",
+            "`GR1348941` + 20",
+            tok(r"GR1348941[0-9A-Za-z_\-]{20}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "gitlab_pipeline_trigger_token",
+            "GitLab pipeline trigger token",
+            "`glptt-` + 40 hex",
+            tok("glptt-[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "gitlab_oauth_app_secret",
+            "GitLab OAuth application secret",
+            "`gloas-` + 64",
+            tok(r"gloas-[0-9A-Za-z_\-]{64}"),
+        ),
+        Entry::new(
+            "gitlab_ci_job_token",
+            "GitLab CI/CD job token",
+            "`glcbt-` + 1–5 + `_` + 20",
+            tok(r"glcbt-[0-9A-Za-z]{1,5}_[0-9A-Za-z_\-]{20}"),
+        ),
+        Entry::new(
+            "gitlab_feed_token",
+            "GitLab feed token",
+            "`glft-` + 20–64",
+            tok(r"glft-[0-9A-Za-z_\-]{20,64}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "gitlab_incoming_mail_token",
+            "GitLab incoming mail token",
+            "`glimt-` + 25",
+            tok(r"glimt-[0-9A-Za-z_\-]{25}"),
+        ),
+        Entry::new(
+            "gitlab_agent_token",
+            "GitLab agent for Kubernetes token",
+            "`glagent-` + 50",
+            tok(r"glagent-[0-9A-Za-z_\-]{50}"),
+        ),
+        Entry::new(
+            "gitlab_scim_token",
+            "GitLab SCIM OAuth token",
+            "`glsoat-` + 20–64",
+            tok(r"glsoat-[0-9A-Za-z_\-]{20,64}"),
+        ),
+        Entry::new(
+            "gitlab_feature_flag_token",
+            "GitLab feature flags client token",
+            "`glffct-` + 20–64",
+            tok(r"glffct-[0-9A-Za-z_\-]{20,64}"),
+        ),
         // --- Atlassian ---
-        Entry::new("atlassian_api_token", "Atlassian (Jira, Confluence) API token", "`ATATT3` + 150–250", format!(r"{B}(?P<s>ATATT3[0-9A-Za-z_\-=]{{150,250}})(?:[^0-9A-Za-z_=\-]|\z)")).entropy(4.0),
-        Entry::new("bitbucket_app_password", "Bitbucket app password", "`ATBB` + 32 base62", tok("ATBB[0-9A-Za-z]{32}")).entropy(3.5),
+        Entry::new(
+            "atlassian_api_token",
+            "Atlassian (Jira, Confluence) API token",
+            "`ATATT3` + 150–250",
+            format!(r"{B}(?P<s>ATATT3[0-9A-Za-z_\-=]{{150,250}})(?:[^0-9A-Za-z_=\-]|\z)"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "bitbucket_app_password",
+            "Bitbucket app password",
+            "`ATBB` + 32 base62",
+            tok("ATBB[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.5),
         // --- Chat and webhooks ---
-        Entry::new("slack_bot_token", "Slack bot token", "`xoxb-` + team id + `-` + bot id + `-` + 24–34", tok("xoxb-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{24,34}")).check("numeric ids are not one repeated digit", slack_ok),
-        Entry::new("slack_user_token", "Slack user (or enterprise) token", "`xoxp-` / `xoxe-` + three numeric ids + 28–34", tok("xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{28,34}")).check("numeric ids are not one repeated digit", slack_ok),
-        Entry::new("slack_app_token", "Slack app-level token", "`xapp-` + digit + `-` + id + `-` + 13 digits + `-` + 64 hex", tok("xapp-[0-9]-[0-9A-Z]{9,12}-[0-9]{12,14}-[0-9a-f]{64}")),
-        Entry::new("slack_config_token", "Slack app configuration access or refresh token", "`xoxe.xoxp-` / `xoxe-` + digit + 146–166", tok(r"xoxe\.xox[bp]-[0-9]-[0-9A-Z]{163,166}|xoxe-[0-9]-[0-9A-Z]{146}")),
-        Entry::new("slack_legacy_token", "Slack legacy workspace, refresh or OAuth token", "`xoxa-` / `xoxr-` / `xoxo-` / `xoxs-` + …", tok("xox[os]-[0-9]{1,13}-[0-9]{1,13}-[0-9]{1,13}-[0-9a-fA-F]{10,64}|xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}")).entropy(3.0),
-        Entry::new("slack_webhook_url", "Slack incoming webhook / workflow URL", "`https://hooks.slack.com/services/T…/B…/…`", r"(?P<s>https?://hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z+/]{43,120})(?:[^0-9A-Za-z+/]|\z)".to_string()).entropy(4.0),
-        Entry::new("discord_bot_token", "Discord bot token", "base64(user id) + `.` + 6 + `.` + 27–38", tok(r"[MNO][0-9A-Za-z_\-]{23,25}\.[0-9A-Za-z_\-]{6}\.[0-9A-Za-z_\-]{27,38}")).check("the first part is base64 of a 17–20 digit user id", discord_ok),
-        Entry::new("discord_webhook_url", "Discord webhook URL", "`https://discord.com/api/webhooks/<id>/<token>`", tok(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[0-9A-Za-z_\-]{60,68}")).entropy(4.0),
-        Entry::new("teams_webhook_url", "Microsoft Teams incoming webhook URL", "`https://…webhook.office.com/webhookb2/…/IncomingWebhook/…`", tok(r"https://[0-9a-z\-]{1,64}\.webhook\.office\.com/webhookb2/[0-9a-f\-]{36}@[0-9a-f\-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f\-]{36}")),
-        Entry::new("telegram_bot_token", "Telegram Bot API token", "bot id + `:AA` + 33", tok(r"[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}")).entropy(3.5),
+        Entry::new(
+            "slack_bot_token",
+            "Slack bot token",
+            "`xoxb-` + team id + `-` + bot id + `-` + 24–34",
+            tok("xoxb-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{24,34}"),
+        )
+        .check("numeric ids are not one repeated digit", slack_ok),
+        Entry::new(
+            "slack_user_token",
+            "Slack user (or enterprise) token",
+            "`xoxp-` / `xoxe-` + three numeric ids + 28–34",
+            tok("xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{28,34}"),
+        )
+        .check("numeric ids are not one repeated digit", slack_ok),
+        Entry::new(
+            "slack_app_token",
+            "Slack app-level token",
+            "`xapp-` + digit + `-` + id + `-` + 13 digits + `-` + 64 hex",
+            tok("xapp-[0-9]-[0-9A-Z]{9,12}-[0-9]{12,14}-[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "slack_config_token",
+            "Slack app configuration access or refresh token",
+            "`xoxe.xoxp-` / `xoxe-` + digit + 146–166",
+            tok(r"xoxe\.xox[bp]-[0-9]-[0-9A-Z]{163,166}|xoxe-[0-9]-[0-9A-Z]{146}"),
+        ),
+        Entry::new(
+            "slack_legacy_token",
+            "Slack legacy workspace, refresh or OAuth token",
+            "`xoxa-` / `xoxr-` / `xoxo-` / `xoxs-` + …",
+            tok("xox[os]-[0-9]{1,13}-[0-9]{1,13}-[0-9]{1,13}-[0-9a-fA-F]{10,64}|xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "slack_webhook_url",
+            "Slack incoming webhook / workflow URL",
+            "`https://hooks.slack.com/services/T…/B…/…`",
+            r"(?P<s>https?://hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z+/]{43,120})(?:[^0-9A-Za-z+/]|\z)".to_string(),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "discord_bot_token",
+            "Discord bot token",
+            "base64(user id) + `.` + 6 + `.` + 27–38",
+            tok(r"[MNO][0-9A-Za-z_\-]{23,25}\.[0-9A-Za-z_\-]{6}\.[0-9A-Za-z_\-]{27,38}"),
+        )
+        .check("the first part is base64 of a 17–20 digit user id", discord_ok),
+        Entry::new(
+            "discord_webhook_url",
+            "Discord webhook URL",
+            "`https://discord.com/api/webhooks/<id>/<token>`",
+            tok(r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/[0-9]{17,20}/[0-9A-Za-z_\-]{60,68}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "teams_webhook_url",
+            "Microsoft Teams incoming webhook URL",
+            "`https://…webhook.office.com/webhookb2/…/IncomingWebhook/…`",
+            tok(r"https://[0-9a-z\-]{1,64}\.webhook\.office\.com/webhookb2/[0-9a-f\-]{36}@[0-9a-f\-]{36}/IncomingWebhook/[0-9a-f]{32}/[0-9a-f\-]{36}"),
+        ),
+        Entry::new(
+            "telegram_bot_token",
+            "Telegram Bot API token",
+            "bot id + `:AA` + 33",
+            tok(r"[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}"),
+        )
+        .entropy(3.5),
         // --- Messaging, email ---
-        Entry::new("twilio_api_key", "Twilio API key SID (paired with its secret)", "`SK` + 32 hex", tok("SK[0-9a-fA-F]{32}")).entropy(3.0),
-        Entry::new("twilio_auth_token", "Twilio auth token in a Twilio assignment", "`TWILIO_AUTH_TOKEN=` + 32 hex", ctx("twilio", "[0-9a-f]{32}")).entropy(3.0),
-        Entry::new("sendgrid_api_key", "SendGrid API key", "`SG.` + 22 + `.` + 43", tok(r"SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43}")),
-        Entry::new("mailgun_api_key", "Mailgun private API key", "`key-` + 32 hex", tok("key-[0-9a-f]{32}")).entropy(3.0),
-        Entry::new("mailchimp_api_key", "Mailchimp marketing API key", "32 hex + `-us` + datacenter", tok("[0-9a-f]{32}-us[0-9]{1,2}")).entropy(3.0),
-        Entry::new("brevo_api_key", "Brevo (Sendinblue) API key", "`xkeysib-` + 64 hex + `-` + 16", tok("xkeysib-[0-9a-f]{64}-[0-9A-Za-z]{16}")),
+        Entry::new(
+            "twilio_api_key",
+            "Twilio API key SID (paired with its secret)",
+            "`SK` + 32 hex",
+            tok("SK[0-9a-fA-F]{32}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "twilio_auth_token",
+            "Twilio auth token in a Twilio assignment",
+            "`TWILIO_AUTH_TOKEN=` + 32 hex",
+            ctx("twilio", "[0-9a-f]{32}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "sendgrid_api_key",
+            "SendGrid API key",
+            "`SG.` + 22 + `.` + 43",
+            tok(r"SG\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z_\-]{43}"),
+        ),
+        Entry::new(
+            "mailgun_api_key",
+            "Mailgun private API key",
+            "`key-` + 32 hex",
+            tok("key-[0-9a-f]{32}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "mailchimp_api_key",
+            "Mailchimp marketing API key",
+            "32 hex + `-us` + datacenter",
+            tok("[0-9a-f]{32}-us[0-9]{1,2}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "brevo_api_key",
+            "Brevo (Sendinblue) API key",
+            "`xkeysib-` + 64 hex + `-` + 16",
+            tok("xkeysib-[0-9a-f]{64}-[0-9A-Za-z]{16}"),
+        ),
         // --- Payments, commerce ---
-        Entry::new("stripe_secret_key", "Stripe secret key, live or test mode (publishable `pk_` keys are public and not reported)", "`sk_live_` / `sk_test_` + 24–247 base62", tok("sk_(?:live|test)_[0-9A-Za-z]{24,247}")).entropy(3.5),
-        Entry::new("stripe_restricted_key", "Stripe restricted key", "`rk_live_` / `rk_test_` + 24–247 base62", tok("rk_(?:live|test)_[0-9A-Za-z]{24,247}")).entropy(3.5),
-        Entry::new("stripe_webhook_secret", "Stripe webhook signing secret", "`whsec_` + 32–64 base62", tok("whsec_[0-9A-Za-z]{32,64}")).entropy(3.5),
-        Entry::new("square_access_token", "Square access token", "`EAAA` + 60, or `sq0atp-` + 22", tok(r"EAAA[0-9A-Za-z_\-]{60}|sq0atp-[0-9A-Za-z_\-]{22}")).entropy(3.5),
-        Entry::new("square_oauth_secret", "Square OAuth application secret", "`sq0csp-` + 43", tok(r"sq0csp-[0-9A-Za-z_\-]{43}")),
-        Entry::new("braintree_access_token", "PayPal Braintree access token", "`access_token$production$` + 16 + `$` + 32 hex", tok(r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}")),
-        Entry::new("flutterwave_secret_key", "Flutterwave secret key", "`FLWSECK-` + 32 hex + `-X`", tok("FLWSECK(?:_TEST)?-[0-9a-h]{32}-X")),
-        Entry::new("shippo_api_token", "Shippo API token", "`shippo_live_` + 40 hex", tok("shippo_(?:live|test)_[0-9a-f]{40}")),
-        Entry::new("easypost_api_key", "EasyPost API key", "`EZAK` / `EZTK` + 54", tok("EZ[AT]K[0-9A-Za-z]{54}")),
-        Entry::new("plaid_access_token", "Plaid access token", "`access-production-` + UUID", tok("access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")),
-        Entry::new("duffel_api_token", "Duffel API token", "`duffel_live_` + 43", tok(r"duffel_(?:test|live)_[0-9A-Za-z_\-=]{43}")),
-        Entry::new("shopify_access_token", "Shopify Admin API access token", "`shpat_` + 32 hex", tok("shpat_[0-9a-fA-F]{32}")),
-        Entry::new("shopify_custom_app_token", "Shopify custom app access token", "`shpca_` + 32 hex", tok("shpca_[0-9a-fA-F]{32}")),
-        Entry::new("shopify_private_app_token", "Shopify private app access token", "`shppa_` + 32 hex", tok("shppa_[0-9a-fA-F]{32}")),
-        Entry::new("shopify_shared_secret", "Shopify app shared secret", "`shpss_` + 32 hex", tok("shpss_[0-9a-fA-F]{32}")),
+        Entry::new(
+            "stripe_secret_key",
+            "Stripe secret key, live or test mode (publishable `pk_` keys are public and not reported)",
+            "`sk_live_` / `sk_test_` + 24–247 base62",
+            tok("sk_(?:live|test)_[0-9A-Za-z]{24,247}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "stripe_restricted_key",
+            "Stripe restricted key",
+            "`rk_live_` / `rk_test_` + 24–247 base62",
+            tok("rk_(?:live|test)_[0-9A-Za-z]{24,247}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "stripe_webhook_secret",
+            "Stripe webhook signing secret",
+            "`whsec_` + 32–64 base62",
+            tok("whsec_[0-9A-Za-z]{32,64}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "square_access_token",
+            "Square access token",
+            "`EAAA` + 60, or `sq0atp-` + 22",
+            tok(r"EAAA[0-9A-Za-z_\-]{60}|sq0atp-[0-9A-Za-z_\-]{22}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "square_oauth_secret",
+            "Square OAuth application secret",
+            "`sq0csp-` + 43",
+            tok(r"sq0csp-[0-9A-Za-z_\-]{43}"),
+        ),
+        Entry::new(
+            "braintree_access_token",
+            "PayPal Braintree access token",
+            "`access_token$production$` + 16 + `$` + 32 hex",
+            tok(r"access_token\$(?:production|sandbox)\$[0-9a-z]{16}\$[0-9a-f]{32}"),
+        ),
+        Entry::new(
+            "flutterwave_secret_key",
+            "Flutterwave secret key",
+            "`FLWSECK-` + 32 hex + `-X`",
+            tok("FLWSECK(?:_TEST)?-[0-9a-h]{32}-X"),
+        ),
+        Entry::new(
+            "shippo_api_token",
+            "Shippo API token",
+            "`shippo_live_` + 40 hex",
+            tok("shippo_(?:live|test)_[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "easypost_api_key",
+            "EasyPost API key",
+            "`EZAK` / `EZTK` + 54",
+            tok("EZ[AT]K[0-9A-Za-z]{54}"),
+        ),
+        Entry::new(
+            "plaid_access_token",
+            "Plaid access token",
+            "`access-production-` + UUID",
+            tok("access-(?:sandbox|development|production)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ),
+        Entry::new(
+            "duffel_api_token",
+            "Duffel API token",
+            "`duffel_live_` + 43",
+            tok(r"duffel_(?:test|live)_[0-9A-Za-z_\-=]{43}"),
+        ),
+        Entry::new(
+            "shopify_access_token",
+            "Shopify Admin API access token",
+            "`shpat_` + 32 hex",
+            tok("shpat_[0-9a-fA-F]{32}"),
+        ),
+        Entry::new(
+            "shopify_custom_app_token",
+            "Shopify custom app access token",
+            "`shpca_` + 32 hex",
+            tok("shpca_[0-9a-fA-F]{32}"),
+        ),
+        Entry::new(
+            "shopify_private_app_token",
+            "Shopify private app access token",
+            "`shppa_` + 32 hex",
+            tok("shppa_[0-9a-fA-F]{32}"),
+        ),
+        Entry::new(
+            "shopify_shared_secret",
+            "Shopify app shared secret",
+            "`shpss_` + 32 hex",
+            tok("shpss_[0-9a-fA-F]{32}"),
+        ),
         // --- AI providers ---
-        Entry::new("openai_api_key", "OpenAI API key (user, project, service-account, admin)", "`sk-` / `sk-proj-` + … + `T3BlbkFJ` + …", tok(r"sk-(?:(?:proj|svcacct|admin)-)?[0-9A-Za-z_\-]{16,200}T3BlbkFJ[0-9A-Za-z_\-]{16,200}")).entropy(4.0),
-        Entry::new("anthropic_api_key", "Anthropic API key", "`sk-ant-api03-` + 93 + `AA`", tok(r"sk-ant-api03-[0-9A-Za-z_\-]{93}AA")),
-        Entry::new("anthropic_admin_key", "Anthropic admin API key", "`sk-ant-admin01-` + 93 + `AA`", tok(r"sk-ant-admin01-[0-9A-Za-z_\-]{93}AA")),
-        Entry::new("huggingface_token", "Hugging Face user access token", "`hf_` + 34 letters", tok("hf_[A-Za-z]{34}")).entropy(3.5),
-        Entry::new("huggingface_org_token", "Hugging Face organisation API token (legacy)", "`api_org_` + 34 letters", tok("api_org_[A-Za-z]{34}")).entropy(3.5),
+        Entry::new(
+            "openai_api_key",
+            "OpenAI API key (user, project, service-account, admin)",
+            "`sk-` / `sk-proj-` + … + `T3BlbkFJ` + …",
+            tok(r"sk-(?:(?:proj|svcacct|admin)-)?[0-9A-Za-z_\-]{16,200}T3BlbkFJ[0-9A-Za-z_\-]{16,200}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "anthropic_api_key",
+            "Anthropic API key",
+            "`sk-ant-api03-` + 93 + `AA`",
+            tok(r"sk-ant-api03-[0-9A-Za-z_\-]{93}AA"),
+        ),
+        Entry::new(
+            "anthropic_admin_key",
+            "Anthropic admin API key",
+            "`sk-ant-admin01-` + 93 + `AA`",
+            tok(r"sk-ant-admin01-[0-9A-Za-z_\-]{93}AA"),
+        ),
+        Entry::new(
+            "huggingface_token",
+            "Hugging Face user access token",
+            "`hf_` + 34 letters",
+            tok("hf_[A-Za-z]{34}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "huggingface_org_token",
+            "Hugging Face organisation API token (legacy)",
+            "`api_org_` + 34 letters",
+            tok("api_org_[A-Za-z]{34}"),
+        )
+        .entropy(3.5),
         Entry::new("groq_api_key", "Groq API key", "`gsk_` + 52 base62", tok("gsk_[0-9A-Za-z]{52}")),
-        Entry::new("replicate_api_token", "Replicate API token", "`r8_` + 37 base62", tok("r8_[0-9A-Za-z]{37}")).entropy(3.5),
-        Entry::new("perplexity_api_key", "Perplexity API key", "`pplx-` + 48 base62", tok("pplx-[0-9A-Za-z]{48}")),
-        Entry::new("xai_api_key", "xAI (Grok) API key", "`xai-` + 80 base62", tok("xai-[0-9A-Za-z]{80}")),
-        Entry::new("openrouter_api_key", "OpenRouter API key", "`sk-or-v1-` + 64 hex", tok("sk-or-v1-[0-9a-f]{64}")),
-        Entry::new("langsmith_api_key", "LangSmith personal or service key", "`lsv2_pt_` / `lsv2_sk_` + 32 hex + `_` + 10 hex", tok("lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}")),
-        Entry::new("elevenlabs_api_key", "ElevenLabs API key", "`sk_` + 48 hex", tok("sk_[0-9a-f]{48}")).entropy(3.0),
-        Entry::new("cohere_api_key", "Cohere API key in a Cohere assignment", "`COHERE_API_KEY=` + 40 base62", ctx("cohere|co_api_key", "[0-9A-Za-z]{40}")).entropy(4.0),
-        Entry::new("wandb_api_key", "Weights & Biases API key in a W&B assignment", "`WANDB_API_KEY=` + 40 hex", ctx("wandb", "[0-9a-f]{40}")).entropy(3.0),
+        Entry::new(
+            "replicate_api_token",
+            "Replicate API token",
+            "`r8_` + 37 base62",
+            tok("r8_[0-9A-Za-z]{37}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "perplexity_api_key",
+            "Perplexity API key",
+            "`pplx-` + 48 base62",
+            tok("pplx-[0-9A-Za-z]{48}"),
+        ),
+        Entry::new(
+            "xai_api_key",
+            "xAI (Grok) API key",
+            "`xai-` + 80 base62",
+            tok("xai-[0-9A-Za-z]{80}"),
+        ),
+        Entry::new(
+            "openrouter_api_key",
+            "OpenRouter API key",
+            "`sk-or-v1-` + 64 hex",
+            tok("sk-or-v1-[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "langsmith_api_key",
+            "LangSmith personal or service key",
+            "`lsv2_pt_` / `lsv2_sk_` + 32 hex + `_` + 10 hex",
+            tok("lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}"),
+        ),
+        Entry::new(
+            "elevenlabs_api_key",
+            "ElevenLabs API key",
+            "`sk_` + 48 hex",
+            tok("sk_[0-9a-f]{48}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "cohere_api_key",
+            "Cohere API key in a Cohere assignment",
+            "`COHERE_API_KEY=` + 40 base62",
+            ctx("cohere|co_api_key", "[0-9A-Za-z]{40}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "wandb_api_key",
+            "Weights & Biases API key in a W&B assignment",
+            "`WANDB_API_KEY=` + 40 hex",
+            ctx("wandb", "[0-9a-f]{40}"),
+        )
+        .entropy(3.0),
         // --- Package registries, artifacts ---
-        Entry::new("npm_token", "npm access token", "`npm_` + 36 base62", tok("npm_[0-9A-Za-z]{36}")).check("the CRC32 of the 30 random characters, base62, is the last 6", checksum_token_ok),
-        Entry::new("npmrc_auth_token", "`_authToken` in an `.npmrc` registry line", "`//registry…/:_authToken=` value", r":_authToken[ \t]{0,2}=[ \t]{0,2}(?P<s>[0-9A-Za-z_+/=.\-]{20,512})(?:[^0-9A-Za-z_+/=.\-]|\z)".to_string()).entropy(3.0),
-        Entry::new("pypi_token", "PyPI / TestPyPI API token", "`pypi-AgEIcHlwaS5vcmc` + 50–1000", tok(r"pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[0-9A-Za-z_\-]{50,1000}")),
-        Entry::new("rubygems_api_key", "RubyGems API key", "`rubygems_` + 48 hex", tok("rubygems_[0-9a-f]{48}")),
-        Entry::new("nuget_api_key", "NuGet.org API key", "`oy2` + 43 `[0-9a-z]`", tok("oy2[0-9a-z]{43}")).entropy(3.5),
-        Entry::new("dockerhub_token", "Docker Hub personal or organisation access token", "`dckr_pat_` / `dckr_oat_` + 27–40", tok(r"dckr_(?:pat|oat)_[0-9A-Za-z_\-]{27,40}")).entropy(3.5),
-        Entry::new("cratesio_api_token", "crates.io API token", "`cio` + 32 base62", tok("cio[0-9A-Za-z]{32}")).entropy(3.8),
-        Entry::new("clojars_api_token", "Clojars deploy token", "`CLOJARS_` + 60 `[0-9a-z]`", tok("CLOJARS_[0-9a-z]{60}")),
-        Entry::new("artifactory_api_key", "JFrog Artifactory API key", "`AKCp` + 69 base62", tok("AKCp[0-9A-Za-z]{69}")),
-        Entry::new("artifactory_reference_token", "JFrog Artifactory reference token", "`cmVmdGtu` + 56 base62", tok("cmVmdGtu[0-9A-Za-z]{56}")),
+        Entry::new(
+            "npm_token",
+            "npm access token",
+            "`npm_` + 36 base62",
+            tok("npm_[0-9A-Za-z]{36}"),
+        )
+        .check("the CRC32 of the 30 random characters, base62, is the last 6", checksum_token_ok),
+        Entry::new(
+            "npmrc_auth_token",
+            "`_authToken` in an `.npmrc` registry line",
+            "`//registry…/:_authToken=` value",
+            r":_authToken[ \t]{0,2}=[ \t]{0,2}(?P<s>[0-9A-Za-z_+/=.\-]{20,512})(?:[^0-9A-Za-z_+/=.\-]|\z)".to_string(),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "pypi_token",
+            "PyPI / TestPyPI API token",
+            "`pypi-AgEIcHlwaS5vcmc` + 50–1000",
+            tok(r"pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[0-9A-Za-z_\-]{50,1000}"),
+        ),
+        Entry::new(
+            "rubygems_api_key",
+            "RubyGems API key",
+            "`rubygems_` + 48 hex",
+            tok("rubygems_[0-9a-f]{48}"),
+        ),
+        Entry::new(
+            "nuget_api_key",
+            "NuGet.org API key",
+            "`oy2` + 43 `[0-9a-z]`",
+            tok("oy2[0-9a-z]{43}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "dockerhub_token",
+            "Docker Hub personal or organisation access token",
+            "`dckr_pat_` / `dckr_oat_` + 27–40",
+            tok(r"dckr_(?:pat|oat)_[0-9A-Za-z_\-]{27,40}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "cratesio_api_token",
+            "crates.io API token",
+            "`cio` + 32 base62",
+            tok("cio[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.8),
+        Entry::new(
+            "clojars_api_token",
+            "Clojars deploy token",
+            "`CLOJARS_` + 60 `[0-9a-z]`",
+            tok("CLOJARS_[0-9a-z]{60}"),
+        ),
+        Entry::new(
+            "artifactory_api_key",
+            "JFrog Artifactory API key",
+            "`AKCp` + 69 base62",
+            tok("AKCp[0-9A-Za-z]{69}"),
+        ),
+        Entry::new(
+            "artifactory_reference_token",
+            "JFrog Artifactory reference token",
+            "`cmVmdGtu` + 56 base62",
+            tok("cmVmdGtu[0-9A-Za-z]{56}"),
+        ),
         // --- Cloud and hosting ---
-        Entry::new("digitalocean_pat", "DigitalOcean personal access token", "`dop_v1_` + 64 hex", tok("dop_v1_[0-9a-f]{64}")),
-        Entry::new("digitalocean_oauth_token", "DigitalOcean OAuth access token", "`doo_v1_` + 64 hex", tok("doo_v1_[0-9a-f]{64}")),
-        Entry::new("digitalocean_refresh_token", "DigitalOcean OAuth refresh token", "`dor_v1_` + 64 hex", tok("dor_v1_[0-9a-f]{64}")),
-        Entry::new("heroku_api_key", "Heroku API key (`HRKU-` format)", "`HRKU-` + 58–64", tok(r"HRKU-[0-9A-Za-z_\-]{58,64}")).entropy(3.5),
-        Entry::new("heroku_api_key", "Heroku API key", "`HEROKU_API_KEY=` + UUID", ctx("heroku", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")),
-        Entry::new("netlify_access_token", "Netlify personal access token", "`nfp_` + 36 base62", tok("nfp_[0-9A-Za-z]{36}")).entropy(3.5),
-        Entry::new("vercel_token", "Vercel access token in a Vercel assignment", "`VERCEL_TOKEN=` + 24 base62", ctx("vercel", "[0-9A-Za-z]{24}")).entropy(3.5),
-        Entry::new("cloudflare_api_token", "Cloudflare API token in a Cloudflare assignment", "`CLOUDFLARE_API_TOKEN=` + 40", ctx("cloudflare|cf_api|cf_token", r"[0-9A-Za-z_\-]{40}")).entropy(3.5),
-        Entry::new("cloudflare_global_api_key", "Cloudflare global API key in a Cloudflare assignment", "`CLOUDFLARE_API_KEY=` + 37 hex", ctx("cloudflare|cf_api", "[0-9a-f]{37}")).entropy(3.0),
-        Entry::new("cloudflare_origin_ca_key", "Cloudflare Origin CA key", "`v1.0-` + 24 hex + `-` + 146 hex", tok(r"v1\.0-[0-9a-f]{24}-[0-9a-f]{146}")),
-        Entry::new("fastly_api_token", "Fastly API token in a Fastly assignment", "`FASTLY_API_TOKEN=` + 32", ctx("fastly", r"[0-9A-Za-z_\-]{32}")).entropy(3.5),
-        Entry::new("alibaba_access_key_id", "Alibaba Cloud AccessKey id", "`LTAI` + 20 base62", tok("LTAI[0-9A-Za-z]{20}")).entropy(3.5),
-        Entry::new("tencent_cloud_secret_id", "Tencent Cloud SecretId", "`AKID` + 32 base62", tok("AKID[0-9A-Za-z]{32}")).entropy(3.5),
-        Entry::new("yandex_api_key", "Yandex Cloud API key", "`AQVN` + 35–38", tok(r"AQVN[0-9A-Za-z_\-]{35,38}")).entropy(3.5),
-        Entry::new("flyio_access_token", "Fly.io access or macaroon token", "`fo1_` + 43, or `fm2_` + base64", format!(r"{B}(?P<s>fo1_[0-9A-Za-z_\-]{{43}}|fm[12][ar]?_[0-9A-Za-z+/]{{100,1000}}={{0,3}}){E64}")).entropy(4.0),
-        Entry::new("planetscale_password", "PlanetScale database password", "`pscale_pw_` + 32–64", tok(r"pscale_pw_[0-9A-Za-z_.\-]{32,64}")),
-        Entry::new("planetscale_api_token", "PlanetScale service or OAuth token", "`pscale_tkn_` / `pscale_oauth_` + 32–64", tok(r"pscale_(?:tkn|oauth)_[0-9A-Za-z_.\-]{32,64}")),
-        Entry::new("tailscale_key", "Tailscale API, auth, OAuth-client, SCIM or webhook key", "`tskey-api-` + id + `-` + secret", tok("tskey-(?:api|auth|client|scim|webhook)-[0-9A-Za-z]{10,20}-[0-9A-Za-z]{20,40}")),
+        Entry::new(
+            "digitalocean_pat",
+            "DigitalOcean personal access token",
+            "`dop_v1_` + 64 hex",
+            tok("dop_v1_[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "digitalocean_oauth_token",
+            "DigitalOcean OAuth access token",
+            "`doo_v1_` + 64 hex",
+            tok("doo_v1_[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "digitalocean_refresh_token",
+            "DigitalOcean OAuth refresh token",
+            "`dor_v1_` + 64 hex",
+            tok("dor_v1_[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "heroku_api_key",
+            "Heroku API key (`HRKU-` format)",
+            "`HRKU-` + 58–64",
+            tok(r"HRKU-[0-9A-Za-z_\-]{58,64}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "heroku_api_key",
+            "Heroku API key",
+            "`HEROKU_API_KEY=` + UUID",
+            ctx("heroku", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ),
+        Entry::new(
+            "netlify_access_token",
+            "Netlify personal access token",
+            "`nfp_` + 36 base62",
+            tok("nfp_[0-9A-Za-z]{36}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "vercel_token",
+            "Vercel access token in a Vercel assignment",
+            "`VERCEL_TOKEN=` + 24 base62",
+            ctx("vercel", "[0-9A-Za-z]{24}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "cloudflare_api_token",
+            "Cloudflare API token in a Cloudflare assignment",
+            "`CLOUDFLARE_API_TOKEN=` + 40",
+            ctx("cloudflare|cf_api|cf_token", r"[0-9A-Za-z_\-]{40}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "cloudflare_global_api_key",
+            "Cloudflare global API key in a Cloudflare assignment",
+            "`CLOUDFLARE_API_KEY=` + 37 hex",
+            ctx("cloudflare|cf_api", "[0-9a-f]{37}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "cloudflare_origin_ca_key",
+            "Cloudflare Origin CA key",
+            "`v1.0-` + 24 hex + `-` + 146 hex",
+            tok(r"v1\.0-[0-9a-f]{24}-[0-9a-f]{146}"),
+        ),
+        Entry::new(
+            "fastly_api_token",
+            "Fastly API token in a Fastly assignment",
+            "`FASTLY_API_TOKEN=` + 32",
+            ctx("fastly", r"[0-9A-Za-z_\-]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "alibaba_access_key_id",
+            "Alibaba Cloud AccessKey id",
+            "`LTAI` + 20 base62",
+            tok("LTAI[0-9A-Za-z]{20}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "tencent_cloud_secret_id",
+            "Tencent Cloud SecretId",
+            "`AKID` + 32 base62",
+            tok("AKID[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "yandex_api_key",
+            "Yandex Cloud API key",
+            "`AQVN` + 35–38",
+            tok(r"AQVN[0-9A-Za-z_\-]{35,38}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "flyio_access_token",
+            "Fly.io access or macaroon token",
+            "`fo1_` + 43, or `fm2_` + base64",
+            format!(r"{B}(?P<s>fo1_[0-9A-Za-z_\-]{{43}}|fm[12][ar]?_[0-9A-Za-z+/]{{100,1000}}={{0,3}}){E64}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "planetscale_password",
+            "PlanetScale database password",
+            "`pscale_pw_` + 32–64",
+            tok(r"pscale_pw_[0-9A-Za-z_.\-]{32,64}"),
+        ),
+        Entry::new(
+            "planetscale_api_token",
+            "PlanetScale service or OAuth token",
+            "`pscale_tkn_` / `pscale_oauth_` + 32–64",
+            tok(r"pscale_(?:tkn|oauth)_[0-9A-Za-z_.\-]{32,64}"),
+        ),
+        Entry::new(
+            "tailscale_key",
+            "Tailscale API, auth, OAuth-client, SCIM or webhook key",
+            "`tskey-api-` + id + `-` + secret",
+            tok("tskey-(?:api|auth|client|scim|webhook)-[0-9A-Za-z]{10,20}-[0-9A-Za-z]{20,40}"),
+        ),
         // --- Observability ---
-        Entry::new("datadog_api_key", "Datadog API key in a Datadog assignment", "`DD_API_KEY=` + 32 hex", ctx("datadog|dd", "[0-9a-f]{32}")).entropy(3.0),
-        Entry::new("datadog_app_key", "Datadog application key in a Datadog assignment", "`DD_APP_KEY=` + 40 hex", ctx("datadog|dd", "[0-9a-f]{40}")).entropy(3.0),
-        Entry::new("new_relic_user_api_key", "New Relic user API key", "`NRAK-` + 27", tok("NRAK-[0-9A-Z]{27}")),
-        Entry::new("new_relic_insert_key", "New Relic insert key", "`NRII-` + 32", tok(r"NRII-[0-9A-Za-z_\-]{32}")),
-        Entry::new("new_relic_license_key", "New Relic ingest licence key", "36 hex + `NRAL`", tok("[0-9a-f]{36}NRAL")).entropy(3.0),
-        Entry::new("sentry_org_token", "Sentry organisation auth token", "`sntrys_` + base64 JSON + `_` + secret", tok64(r"sntrys_eyJ[0-9A-Za-z+/=_\-]{60,800}")).check("the payload decodes to JSON with `iat`", sentry_ok),
-        Entry::new("sentry_user_token", "Sentry user auth token", "`sntryu_` + 64 hex", tok("sntryu_[0-9a-f]{64}")),
-        Entry::new("grafana_cloud_api_token", "Grafana Cloud access policy token", "`glc_` + base64 JSON", tok64("glc_[0-9A-Za-z+/]{32,400}={0,2}")).check("decodes to a JSON object", base64_json_ok),
-        Entry::new("grafana_service_account_token", "Grafana service account token", "`glsa_` + 32 + `_` + 8 hex", tok("glsa_[0-9A-Za-z]{32}_[0-9A-Fa-f]{8}")),
-        Entry::new("grafana_api_key", "Grafana API key (legacy)", "`eyJrIjoi` + base64", tok64("eyJrIjoi[0-9A-Za-z]{70,400}={0,2}")).check("decodes to a JSON object", base64_json_ok),
-        Entry::new("dynatrace_api_token", "Dynatrace API token", "`dt0c01.` + 24 + `.` + 64", tok(r"dt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}")),
+        Entry::new(
+            "datadog_api_key",
+            "Datadog API key in a Datadog assignment",
+            "`DD_API_KEY=` + 32 hex",
+            ctx("datadog|dd", "[0-9a-f]{32}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "datadog_app_key",
+            "Datadog application key in a Datadog assignment",
+            "`DD_APP_KEY=` + 40 hex",
+            ctx("datadog|dd", "[0-9a-f]{40}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "new_relic_user_api_key",
+            "New Relic user API key",
+            "`NRAK-` + 27",
+            tok("NRAK-[0-9A-Z]{27}"),
+        ),
+        Entry::new(
+            "new_relic_insert_key",
+            "New Relic insert key",
+            "`NRII-` + 32",
+            tok(r"NRII-[0-9A-Za-z_\-]{32}"),
+        ),
+        Entry::new(
+            "new_relic_license_key",
+            "New Relic ingest licence key",
+            "36 hex + `NRAL`",
+            tok("[0-9a-f]{36}NRAL"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "sentry_org_token",
+            "Sentry organisation auth token",
+            "`sntrys_` + base64 JSON + `_` + secret",
+            tok64(r"sntrys_eyJ[0-9A-Za-z+/=_\-]{60,800}"),
+        )
+        .check("the payload decodes to JSON with `iat`", sentry_ok),
+        Entry::new(
+            "sentry_user_token",
+            "Sentry user auth token",
+            "`sntryu_` + 64 hex",
+            tok("sntryu_[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "grafana_cloud_api_token",
+            "Grafana Cloud access policy token",
+            "`glc_` + base64 JSON",
+            tok64("glc_[0-9A-Za-z+/]{32,400}={0,2}"),
+        )
+        .check("decodes to a JSON object", base64_json_ok),
+        Entry::new(
+            "grafana_service_account_token",
+            "Grafana service account token",
+            "`glsa_` + 32 + `_` + 8 hex",
+            tok("glsa_[0-9A-Za-z]{32}_[0-9A-Fa-f]{8}"),
+        ),
+        Entry::new(
+            "grafana_api_key",
+            "Grafana API key (legacy)",
+            "`eyJrIjoi` + base64",
+            tok64("eyJrIjoi[0-9A-Za-z]{70,400}={0,2}"),
+        )
+        .check("decodes to a JSON object", base64_json_ok),
+        Entry::new(
+            "dynatrace_api_token",
+            "Dynatrace API token",
+            "`dt0c01.` + 24 + `.` + 64",
+            tok(r"dt0c01\.[0-9A-Z]{24}\.[0-9A-Z]{64}"),
+        ),
         // --- Developer tools and SaaS ---
-        Entry::new("linear_api_key", "Linear API key or OAuth token", "`lin_api_` + 40 base62", tok("lin_(?:api_[0-9A-Za-z]{40}|oauth_[0-9a-f]{64})")),
-        Entry::new("notion_token", "Notion integration token", "`secret_` + 43 base62, or `ntn_` + 46", tok("secret_[0-9A-Za-z]{43}|ntn_[0-9]{11}[0-9A-Za-z]{35}")).entropy(3.5),
-        Entry::new("airtable_token", "Airtable personal access token", "`pat` + 14 + `.` + 64 hex", tok(r"pat[0-9A-Za-z]{14}\.[0-9a-f]{64}")),
-        Entry::new("asana_pat", "Asana personal access token", "`1/` + ids + `:` + 32", tok("[0-9]/[0-9]{10,20}(?:/[0-9]{10,20})?:[0-9A-Za-z]{32}")).entropy(3.5),
-        Entry::new("postman_api_key", "Postman API key", "`PMAK-` + 24 hex + `-` + 34 hex", tok("PMAK-[0-9a-f]{24}-[0-9a-f]{34}")),
-        Entry::new("databricks_token", "Databricks personal access token", "`dapi` + 32 hex", tok("dapi[0-9a-f]{32}(?:-[0-9])?")).entropy(3.0),
-        Entry::new("sonar_token", "SonarQube / SonarCloud token", "`squ_` / `sqp_` / `sqa_` + 40 hex", tok("sq[upa]_[0-9a-f]{40}")),
-        Entry::new("circleci_pat", "CircleCI personal API token", "`CCIPAT_` + 22 + `_` + 40 hex", tok("CCIPAT_[0-9A-Za-z]{22}_[0-9a-f]{40}")),
-        Entry::new("buildkite_token", "Buildkite API access token", "`bkua_` + 40 hex", tok("bkua_[0-9a-f]{40}")),
-        Entry::new("sourcegraph_token", "Sourcegraph access token", "`sgp_` + 16 hex + `_` + 40 hex", tok("sgp_(?:[0-9a-fA-F]{16}|local)_[0-9a-fA-F]{40}")),
-        Entry::new("hubspot_private_app_token", "HubSpot private app token", "`pat-na1-` + UUID", tok("pat-(?:na|eu)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")),
-        Entry::new("typeform_token", "Typeform personal access token", "`tfp_` + 59", tok(r"tfp_[0-9A-Za-z_.\-]{59}")),
-        Entry::new("readme_api_key", "ReadMe API key", "`rdme_` + 70 `[0-9a-z]`", tok("rdme_[0-9a-z]{70}")),
-        Entry::new("prefect_api_key", "Prefect Cloud API key", "`pnu_` + 36 base62", tok("pnu_[0-9A-Za-z]{36}")).entropy(3.5),
-        Entry::new("octopus_deploy_api_key", "Octopus Deploy API key", "`API-` + 26 `[0-9A-Z]`", tok("API-[0-9A-Z]{26}")).entropy(3.5),
-        Entry::new("infracost_api_token", "Infracost API token", "`ico-` + 32 base62", tok("ico-[0-9A-Za-z]{32}")).entropy(3.5),
-        Entry::new("adobe_client_secret", "Adobe developer console client secret", "`p8e-` + 32 base62", tok("p8e-[0-9A-Za-z]{32}")).entropy(3.5),
-        Entry::new("dropbox_access_token", "Dropbox short-lived access token", "`sl.` / `sl.u.` + 130–1400", tok(r"sl\.(?:u\.)?[0-9A-Za-z_\-]{130,1400}")).entropy(4.0),
-        Entry::new("twitter_bearer_token", "X / Twitter app bearer token", "21 `A` + 30–160", format!(r"{B}(?P<s>A{{21}}[0-9A-Za-z%]{{30,160}})(?:[^0-9A-Za-z%]|\z)")).check("the part after the `A`s has entropy", twitter_ok),
-        Entry::new("facebook_access_token", "Facebook / Meta Graph API access token", "`EAA` + 100–255 base62", tok("EAA[0-9A-Za-z]{100,255}")).entropy(4.0),
-        Entry::new("mapbox_secret_token", "Mapbox secret access token (public `pk.` tokens are not reported)", "`sk.eyJ` + … + `.` + …", tok(r"sk\.eyJ[0-9A-Za-z_\-]{20,300}\.[0-9A-Za-z_\-]{20,64}")).check("the payload decodes to a JSON object", mapbox_ok),
-        Entry::new("algolia_admin_key", "Algolia admin / write API key in an Algolia assignment", "`ALGOLIA_ADMIN_KEY=` + 32 hex", ctx("algolia", "[0-9a-f]{32}")).entropy(3.0),
-        Entry::new("maxmind_license_key", "MaxMind licence key", "6 + `_` + 29 + `_mmk`", tok("[0-9A-Za-z]{6}_[0-9A-Za-z]{29}_mmk")),
-        Entry::new("supabase_access_token", "Supabase management API access token", "`sbp_` + 40 hex", tok("sbp_[0-9a-f]{40}")),
-        Entry::new("supabase_secret_key", "Supabase secret API key", "`sb_secret_` + 31–64", tok(r"sb_secret_[0-9A-Za-z_\-]{31,64}")).entropy(3.5),
+        Entry::new(
+            "linear_api_key",
+            "Linear API key or OAuth token",
+            "`lin_api_` + 40 base62",
+            tok("lin_(?:api_[0-9A-Za-z]{40}|oauth_[0-9a-f]{64})"),
+        ),
+        Entry::new(
+            "notion_token",
+            "Notion integration token",
+            "`secret_` + 43 base62, or `ntn_` + 46",
+            tok("secret_[0-9A-Za-z]{43}|ntn_[0-9]{11}[0-9A-Za-z]{35}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "airtable_token",
+            "Airtable personal access token",
+            "`pat` + 14 + `.` + 64 hex",
+            tok(r"pat[0-9A-Za-z]{14}\.[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "asana_pat",
+            "Asana personal access token",
+            "`1/` + ids + `:` + 32",
+            tok("[0-9]/[0-9]{10,20}(?:/[0-9]{10,20})?:[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "postman_api_key",
+            "Postman API key",
+            "`PMAK-` + 24 hex + `-` + 34 hex",
+            tok("PMAK-[0-9a-f]{24}-[0-9a-f]{34}"),
+        ),
+        Entry::new(
+            "databricks_token",
+            "Databricks personal access token",
+            "`dapi` + 32 hex",
+            tok("dapi[0-9a-f]{32}(?:-[0-9])?"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "sonar_token",
+            "SonarQube / SonarCloud token",
+            "`squ_` / `sqp_` / `sqa_` + 40 hex",
+            tok("sq[upa]_[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "circleci_pat",
+            "CircleCI personal API token",
+            "`CCIPAT_` + 22 + `_` + 40 hex",
+            tok("CCIPAT_[0-9A-Za-z]{22}_[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "buildkite_token",
+            "Buildkite API access token",
+            "`bkua_` + 40 hex",
+            tok("bkua_[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "sourcegraph_token",
+            "Sourcegraph access token",
+            "`sgp_` + 16 hex + `_` + 40 hex",
+            tok("sgp_(?:[0-9a-fA-F]{16}|local)_[0-9a-fA-F]{40}"),
+        ),
+        Entry::new(
+            "hubspot_private_app_token",
+            "HubSpot private app token",
+            "`pat-na1-` + UUID",
+            tok("pat-(?:na|eu)[0-9]-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ),
+        Entry::new(
+            "typeform_token",
+            "Typeform personal access token",
+            "`tfp_` + 59",
+            tok(r"tfp_[0-9A-Za-z_.\-]{59}"),
+        ),
+        Entry::new(
+            "readme_api_key",
+            "ReadMe API key",
+            "`rdme_` + 70 `[0-9a-z]`",
+            tok("rdme_[0-9a-z]{70}"),
+        ),
+        Entry::new(
+            "prefect_api_key",
+            "Prefect Cloud API key",
+            "`pnu_` + 36 base62",
+            tok("pnu_[0-9A-Za-z]{36}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "octopus_deploy_api_key",
+            "Octopus Deploy API key",
+            "`API-` + 26 `[0-9A-Z]`",
+            tok("API-[0-9A-Z]{26}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "infracost_api_token",
+            "Infracost API token",
+            "`ico-` + 32 base62",
+            tok("ico-[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "adobe_client_secret",
+            "Adobe developer console client secret",
+            "`p8e-` + 32 base62",
+            tok("p8e-[0-9A-Za-z]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "dropbox_access_token",
+            "Dropbox short-lived access token",
+            "`sl.` / `sl.u.` + 130–1400",
+            tok(r"sl\.(?:u\.)?[0-9A-Za-z_\-]{130,1400}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "twitter_bearer_token",
+            "X / Twitter app bearer token",
+            "21 `A` + 30–160",
+            format!(r"{B}(?P<s>A{{21}}[0-9A-Za-z%]{{30,160}})(?:[^0-9A-Za-z%]|\z)"),
+        )
+        .check("the part after the `A`s has entropy", twitter_ok),
+        Entry::new(
+            "facebook_access_token",
+            "Facebook / Meta Graph API access token",
+            "`EAA` + 100–255 base62",
+            tok("EAA[0-9A-Za-z]{100,255}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "mapbox_secret_token",
+            "Mapbox secret access token (public `pk.` tokens are not reported)",
+            "`sk.eyJ` + … + `.` + …",
+            tok(r"sk\.eyJ[0-9A-Za-z_\-]{20,300}\.[0-9A-Za-z_\-]{20,64}"),
+        )
+        .check("the payload decodes to a JSON object", mapbox_ok),
+        Entry::new(
+            "algolia_admin_key",
+            "Algolia admin / write API key in an Algolia assignment",
+            "`ALGOLIA_ADMIN_KEY=` + 32 hex",
+            ctx("algolia", "[0-9a-f]{32}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "maxmind_license_key",
+            "MaxMind licence key",
+            "6 + `_` + 29 + `_mmk`",
+            tok("[0-9A-Za-z]{6}_[0-9A-Za-z]{29}_mmk"),
+        ),
+        Entry::new(
+            "supabase_access_token",
+            "Supabase management API access token",
+            "`sbp_` + 40 hex",
+            tok("sbp_[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "supabase_secret_key",
+            "Supabase secret API key",
+            "`sb_secret_` + 31–64",
+            tok(r"sb_secret_[0-9A-Za-z_\-]{31,64}"),
+        )
+        .entropy(3.5),
         // --- Identity, secrets management, infrastructure ---
-        Entry::new("okta_api_token", "Okta API token in an Okta assignment", "`OKTA_API_TOKEN=00` + 40", ctx("okta", r"00[0-9A-Za-z_\-]{40}")).entropy(3.5),
-        Entry::new("auth0_client_secret", "Auth0 client secret in an Auth0 assignment", "`AUTH0_CLIENT_SECRET=` + 64", ctx("auth0", r"[0-9A-Za-z_\-]{64}")).entropy(4.0),
-        Entry::new("vault_service_token", "HashiCorp Vault service token", "`hvs.` + 90–120", tok(r"hvs\.[0-9A-Za-z_\-]{90,120}")).entropy(4.0),
-        Entry::new("vault_batch_token", "HashiCorp Vault batch token", "`hvb.` + 138–300", tok(r"hvb\.[0-9A-Za-z_\-]{138,300}")).entropy(4.0),
-        Entry::new("terraform_cloud_token", "Terraform Cloud / Enterprise API token", "14 + `.atlasv1.` + 60–70", tok(r"[0-9A-Za-z]{14}\.atlasv1\.[0-9A-Za-z_=\-]{60,70}")),
-        Entry::new("pulumi_access_token", "Pulumi access token", "`pul-` + 40 hex", tok("pul-[0-9a-f]{40}")),
-        Entry::new("doppler_token", "Doppler personal, service, CLI, SCIM or audit token", "`dp.pt.` / `dp.st.` … + 40–44", tok(r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[0-9a-z_\-]{2,35}\.)?[0-9A-Za-z]{40,44}")),
-        Entry::new("onepassword_secret_key", "1Password account Secret Key", "`A3-` + 6 + … (five dash groups)", tok("A3-[0-9A-Z]{6}-(?:[0-9A-Z]{11}|[0-9A-Z]{6}-[0-9A-Z]{5})-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}")),
-        Entry::new("onepassword_service_account_token", "1Password service account token", "`ops_eyJ` + base64", tok64("ops_eyJ[0-9A-Za-z+/]{250,1500}={0,3}")).entropy(4.0),
-        Entry::new("openshift_user_token", "OpenShift OAuth user token", "`sha256~` + 43", tok(r"sha256~[0-9A-Za-z_\-]{43}")).entropy(3.5),
+        Entry::new(
+            "okta_api_token",
+            "Okta API token in an Okta assignment",
+            "`OKTA_API_TOKEN=00` + 40",
+            ctx("okta", r"00[0-9A-Za-z_\-]{40}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "auth0_client_secret",
+            "Auth0 client secret in an Auth0 assignment",
+            "`AUTH0_CLIENT_SECRET=` + 64",
+            ctx("auth0", r"[0-9A-Za-z_\-]{64}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "vault_service_token",
+            "HashiCorp Vault service token",
+            "`hvs.` + 90–120",
+            tok(r"hvs\.[0-9A-Za-z_\-]{90,120}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "vault_batch_token",
+            "HashiCorp Vault batch token",
+            "`hvb.` + 138–300",
+            tok(r"hvb\.[0-9A-Za-z_\-]{138,300}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "terraform_cloud_token",
+            "Terraform Cloud / Enterprise API token",
+            "14 + `.atlasv1.` + 60–70",
+            tok(r"[0-9A-Za-z]{14}\.atlasv1\.[0-9A-Za-z_=\-]{60,70}"),
+        ),
+        Entry::new(
+            "pulumi_access_token",
+            "Pulumi access token",
+            "`pul-` + 40 hex",
+            tok("pul-[0-9a-f]{40}"),
+        ),
+        Entry::new(
+            "doppler_token",
+            "Doppler personal, service, CLI, SCIM or audit token",
+            "`dp.pt.` / `dp.st.` … + 40–44",
+            tok(r"dp\.(?:pt|st|sa|ct|scim|audit)\.(?:[0-9a-z_\-]{2,35}\.)?[0-9A-Za-z]{40,44}"),
+        ),
+        Entry::new(
+            "onepassword_secret_key",
+            "1Password account Secret Key",
+            "`A3-` + 6 + … (five dash groups)",
+            tok("A3-[0-9A-Z]{6}-(?:[0-9A-Z]{11}|[0-9A-Z]{6}-[0-9A-Z]{5})-[0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5}"),
+        ),
+        Entry::new(
+            "onepassword_service_account_token",
+            "1Password service account token",
+            "`ops_eyJ` + base64",
+            tok64("ops_eyJ[0-9A-Za-z+/]{250,1500}={0,3}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "openshift_user_token",
+            "OpenShift OAuth user token",
+            "`sha256~` + 43",
+            tok(r"sha256~[0-9A-Za-z_\-]{43}"),
+        )
+        .entropy(3.5),
         // --- Keys ---
-        Entry::new("private_key", "PEM / OpenSSH / PGP private key block (RSA, EC, DSA, PKCS#8, encrypted), also JSON-escaped", "`-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----`", r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----[0-9A-Za-z+/=\r\n\t :,.\-\\]{40,8000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----".to_string()).keep_placeholders().check("the body is at least 64 base64 characters, no `...` elision", pem_ok),
-        Entry::new("putty_private_key", "PuTTY private key file", "`PuTTY-User-Key-File-3:` … `Private-MAC:` + hex", r"PuTTY-User-Key-File-[23]: [\t\n\r\x20-\x7E]{64,6000}?Private-MAC: [0-9a-f]{40,64}".to_string()).keep_placeholders().check("has `Private-Lines:` and no `...` elision", putty_ok),
-        Entry::new("age_secret_key", "age encryption secret key", "`AGE-SECRET-KEY-1` + 58 bech32", tok("AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}")).check("bech32 checksum", age_ok),
-        Entry::new("openvpn_static_key", "OpenVPN static key (tls-auth / tls-crypt)", "`-----BEGIN OpenVPN Static key V1-----` + 512 hex", r"-----BEGIN OpenVPN Static key V1-----[0-9a-f\r\n]{512,600}-----END OpenVPN Static key V1-----".to_string()).keep_placeholders().check("512 hex digits", openvpn_ok),
-        Entry::new("wireguard_private_key", "WireGuard interface private key", "`PrivateKey = ` + 44 base64", format!(r"{B}PrivateKey[ \t]{{0,4}}=[ \t]{{0,4}}(?P<s>[0-9A-Za-z+/]{{42}}[AEIMQUYcgkosw048]=){E64}")).entropy(4.0),
-        Entry::new("kubeconfig_client_key", "base64 private key in a kubeconfig `client-key-data`", "`client-key-data: LS0tLS1CRUdJTi…`", format!(r#"client-key-data:[ \t]{{0,4}}["']?(?P<s>LS0tLS1CRUdJTi[0-9A-Za-z+/]{{60,7000}}={{0,2}}){E64}"#)).check("decodes to a PEM private key", kubeconfig_ok),
+        Entry::new(
+            "private_key",
+            "PEM / OpenSSH / PGP private key block (RSA, EC, DSA, PKCS#8, encrypted), also JSON-escaped",
+            "`-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----`",
+            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----[0-9A-Za-z+/=\r\n\t :,.\-\\]{40,8000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----".to_string(),
+        )
+        .keep_placeholders()
+        .check("the body is at least 64 base64 characters, no `...` elision", pem_ok),
+        Entry::new(
+            "putty_private_key",
+            "PuTTY private key file",
+            "`PuTTY-User-Key-File-3:` … `Private-MAC:` + hex",
+            r"PuTTY-User-Key-File-[23]: [\t\n\r\x20-\x7E]{64,6000}?Private-MAC: [0-9a-f]{40,64}".to_string(),
+        )
+        .keep_placeholders()
+        .check("has `Private-Lines:` and no `...` elision", putty_ok),
+        Entry::new(
+            "age_secret_key",
+            "age encryption secret key",
+            "`AGE-SECRET-KEY-1` + 58 bech32",
+            tok("AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}"),
+        )
+        .check("bech32 checksum", age_ok),
+        Entry::new(
+            "openvpn_static_key",
+            "OpenVPN static key (tls-auth / tls-crypt)",
+            "`-----BEGIN OpenVPN Static key V1-----` + 512 hex",
+            r"-----BEGIN OpenVPN Static key V1-----[0-9a-f\r\n]{512,600}-----END OpenVPN Static key V1-----".to_string(),
+        )
+        .keep_placeholders()
+        .check("512 hex digits", openvpn_ok),
+        Entry::new(
+            "wireguard_private_key",
+            "WireGuard interface private key",
+            "`PrivateKey = ` + 44 base64",
+            format!(r"{B}PrivateKey[ \t]{{0,4}}=[ \t]{{0,4}}(?P<s>[0-9A-Za-z+/]{{42}}[AEIMQUYcgkosw048]=){E64}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "kubeconfig_client_key",
+            "base64 private key in a kubeconfig `client-key-data`",
+            "`client-key-data: LS0tLS1CRUdJTi…`",
+            format!(r#"client-key-data:[ \t]{{0,4}}["']?(?P<s>LS0tLS1CRUdJTi[0-9A-Za-z+/]{{60,7000}}={{0,2}}){E64}"#),
+        )
+        .check("decodes to a PEM private key", kubeconfig_ok),
         // --- Generic credentials ---
-        Entry::new("jwt", "JSON Web Token (signed)", "`eyJ…` `.` `…` `.` signature", tok(r"eyJ[0-9A-Za-z_\-]{10,600}\.[0-9A-Za-z_\-]{2,3000}\.[0-9A-Za-z_\-]{16,1000}")).check("header decodes to JSON with `alg`, payload to a JSON object", jwt_ok),
-        Entry::new("uri_credentials", "password in a URL's userinfo (`postgres://`, `mysql://`, `mongodb+srv://`, `redis://`, `amqp://`, `ftp://`, `https://` …)", "`scheme://user:` **password** `@host`", format!(r"{B}(?i-u:[a-z][a-z0-9+.\-]{{1,24}})://[0-9A-Za-z._~%!$&*+,;=\-]{{0,64}}:(?P<s>[0-9A-Za-z._~%!$&*+,;=\-\^|{{}}\[\]()]{{3,128}})@")).check("not a placeholder or default password (`password`, `postgres`, `guest` …)", uri_password_ok).score(0.9),
-        Entry::new("uri_credentials", "password in a URL's query", "`?password=` value", r"[?&](?i-u:password|passwd|pwd)=(?P<s>[0-9A-Za-z._~%!$*+,;\-\^|{}\[\]()]{3,128})".to_string()).check("not a placeholder or default password (`password`, `postgres`, `guest` …)", uri_password_ok).score(0.9),
-        Entry::new("bearer_token", "bearer (or GitHub-style `token`) credential in an `Authorization` header", "`Authorization: Bearer` + token", r#"(?i-u:authorization)["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?i-u:bearer|token)[ \t]{1,4}(?P<s>[0-9A-Za-z._~+/\-]{16,2048}={0,2})"#.to_string()).entropy(3.0).check("has letters and digits", has_letters_and_digits).score(0.9),
-        Entry::new("basic_auth", "HTTP Basic credentials in an `Authorization` header", "`Authorization: Basic` + base64(user:password)", format!(r#"(?i-u:authorization)["']?[ \t]{{0,4}}[:=][ \t]{{0,4}}["']?(?i-u:basic)[ \t]{{1,4}}(?P<s>[0-9A-Za-z+/]{{8,1024}}={{0,2}}){E64}"#)).check("decodes to `user:password` with a real password", basic_ok),
-        Entry::new("docker_registry_auth", "registry credentials in a Docker `config.json` `auth` field", "`\"auth\": \"` + base64(user:password)", r#""auth"[ \t]{0,4}:[ \t]{0,4}"(?P<s>[0-9A-Za-z+/]{8,1024}={0,2})""#.to_string()).check("decodes to `user:password` with a real password", basic_ok),
-        Entry::new("curl_user_password", "password in a `curl -u user:password` command", "`curl … -u user:` **password**", r#"(?-u:\b)curl[ \t][\x20-\x7E]{0,200}?[ \t](?:-u|--user)[ \t]{1,4}["']?[0-9A-Za-z._@+\-]{1,64}:(?P<s>[0-9A-Za-z!#%&*+,.;=?^_{|}~\-]{3,128})"#.to_string()).check("not a placeholder or default password", password_literal_ok).score(0.9),
-        Entry::new("generic_password", "a quoted value assigned to a password field", "`password = \"…\"`, `\"db_password\": \"…\"`", format!(r#"{PASSWORD_NAMES}{ASSIGN}["'\x60](?P<s>{QUOTED_VALUE}{{6,128}})["'\x60]"#)).entropy(2.5).check("looks like a password: not a placeholder, a code reference, a validation rule or one plain word", password_value_ok).score(0.7),
-        Entry::new("generic_password", "an unquoted value assigned to a password field at the end of its line (`.env`, YAML, INI)", "`DB_PASSWORD=…`, `password: …`", format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{PASSWORD_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>{BARE_VALUE}{{6,128}})[ \t\r]{{0,16}}(?m:$)")).entropy(2.5).check("looks like a password: not a placeholder, a code reference, a validation rule or one plain word", password_value_ok).score(0.7),
-        Entry::new("generic_api_key", "a quoted high-entropy value assigned to an API key, token or secret field", "`api_key = \"…\"`, `\"client_secret\": \"…\"`", format!(r#"{KEY_NAMES}{ASSIGN}["'\x60](?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})["'\x60]"#)).entropy(3.5).check("has letters and digits; not a placeholder or a code reference", api_key_value_ok).score(0.7),
-        Entry::new("generic_api_key", "an unquoted high-entropy value assigned to an API key, token or secret field at the end of its line", "`API_KEY=…`, `token: …`", format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{KEY_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})[ \t\r]{{0,16}}(?m:$)")).entropy(3.5).check("has letters and digits; not a placeholder or a code reference", api_key_value_ok).score(0.7),
+        Entry::new(
+            "jwt",
+            "JSON Web Token (signed)",
+            "`eyJ…` `.` `…` `.` signature",
+            tok(r"eyJ[0-9A-Za-z_\-]{10,600}\.[0-9A-Za-z_\-]{2,3000}\.[0-9A-Za-z_\-]{16,1000}"),
+        )
+        .check("header decodes to JSON with `alg`, payload to a JSON object", jwt_ok),
+        Entry::new(
+            "uri_credentials",
+            "password in a URL's userinfo (`postgres://`, `mysql://`, `mongodb+srv://`, `redis://`, `amqp://`, `ftp://`, `https://` …)",
+            "`scheme://user:` **password** `@host`",
+            format!(r"{B}(?i-u:[a-z][a-z0-9+.\-]{{1,24}})://[0-9A-Za-z._~%!$&*+,;=\-]{{0,64}}:(?P<s>[0-9A-Za-z._~%!$&*+,;=\-\^|{{}}\[\]()]{{3,128}})@"),
+        )
+        .check(
+            "not a placeholder or default password (`password`, `postgres`, `guest` …)",
+            uri_password_ok,
+        )
+        .score(0.9),
+        Entry::new(
+            "uri_credentials",
+            "password in a URL's query",
+            "`?password=` value",
+            r"[?&](?i-u:password|passwd|pwd)=(?P<s>[0-9A-Za-z._~%!$*+,;\-\^|{}\[\]()]{3,128})".to_string(),
+        )
+        .check(
+            "not a placeholder or default password (`password`, `postgres`, `guest` …)",
+            uri_password_ok,
+        )
+        .score(0.9),
+        Entry::new(
+            "bearer_token",
+            "bearer (or GitHub-style `token`) credential in an `Authorization` header",
+            "`Authorization: Bearer` + token",
+            r#"(?i-u:authorization)["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?i-u:bearer|token)[ \t]{1,4}(?P<s>[0-9A-Za-z._~+/\-]{16,2048}={0,2})"#.to_string(),
+        )
+        .entropy(3.0)
+        .check("has letters and digits", has_letters_and_digits)
+        .score(0.9),
+        Entry::new(
+            "basic_auth",
+            "HTTP Basic credentials in an `Authorization` header",
+            "`Authorization: Basic` + base64(user:password)",
+            format!(r#"(?i-u:authorization)["']?[ \t]{{0,4}}[:=][ \t]{{0,4}}["']?(?i-u:basic)[ \t]{{1,4}}(?P<s>[0-9A-Za-z+/]{{8,1024}}={{0,2}}){E64}"#),
+        )
+        .check("decodes to `user:password` with a real password", basic_ok),
+        Entry::new(
+            "docker_registry_auth",
+            "registry credentials in a Docker `config.json` `auth` field",
+            "`\"auth\": \"` + base64(user:password)",
+            r#""auth"[ \t]{0,4}:[ \t]{0,4}"(?P<s>[0-9A-Za-z+/]{8,1024}={0,2})""#.to_string(),
+        )
+        .check("decodes to `user:password` with a real password", basic_ok),
+        Entry::new(
+            "curl_user_password",
+            "password in a `curl -u user:password` command",
+            "`curl … -u user:` **password**",
+            r#"(?-u:\b)curl[ \t][\x20-\x7E]{0,200}?[ \t](?:-u|--user)[ \t]{1,4}["']?[0-9A-Za-z._@+\-]{1,64}:(?P<s>[0-9A-Za-z!#%&*+,.;=?^_{|}~\-]{3,128})"#.to_string(),
+        )
+        .check("not a placeholder or default password", password_literal_ok)
+        .score(0.9),
+        Entry::new(
+            "generic_password",
+            "a quoted value assigned to a password field",
+            "`password = \"…\"`, `\"db_password\": \"…\"`",
+            format!(r#"{PASSWORD_NAMES}{ASSIGN}["'\x60](?P<s>{QUOTED_VALUE}{{6,128}})["'\x60]"#),
+        )
+        .entropy(2.5)
+        .check(
+            "looks like a password: not a placeholder, a code reference, a validation rule or one plain word",
+            password_value_ok,
+        )
+        .score(0.7),
+        Entry::new(
+            "generic_password",
+            "an unquoted value assigned to a password field at the end of its line (`.env`, YAML, INI)",
+            "`DB_PASSWORD=…`, `password: …`",
+            format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{PASSWORD_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>{BARE_VALUE}{{6,128}})[ \t\r]{{0,16}}(?m:$)"),
+        )
+        .entropy(2.5)
+        .check(
+            "looks like a password: not a placeholder, a code reference, a validation rule or one plain word",
+            password_value_ok,
+        )
+        .score(0.7),
+        Entry::new(
+            "generic_password",
+            "a password given as a command-line flag",
+            "`mysql -u app --password=…`",
+            format!(r#"[0-9A-Za-z_.\-"'][ \t]{{1,4}}--(?i-u:password|passwd)[ =](?P<s>{BARE_VALUE}{{6,128}})(?:[ \t\r\n]|\z)"#),
+        )
+        .entropy(2.5)
+        .check(
+            "looks like a password: not a placeholder, a code reference, a validation rule or one plain word",
+            password_value_ok,
+        )
+        .score(0.7),
+        Entry::new(
+            "generic_password",
+            "a password in a variable set for one command",
+            "`PGPASSWORD=… psql`, `MYSQL_PWD=… mysqldump`",
+            format!(r"(?:(?m:^)|[ \t])[A-Z_]{{0,24}}(?:PASSWORD|PASSWD|PWD)=(?P<s>{BARE_VALUE}{{6,128}})[ \t]{{1,4}}[a-z]"),
+        )
+        .entropy(2.5)
+        .check(
+            "looks like a password: not a placeholder, a code reference, a validation rule or one plain word",
+            password_value_ok,
+        )
+        .score(0.7),
+        Entry::new(
+            "generic_api_key",
+            "a quoted high-entropy value assigned to an API key, token or secret field",
+            "`api_key = \"…\"`, `\"client_secret\": \"…\"`",
+            format!(r#"{KEY_NAMES}{ASSIGN}["'\x60](?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})["'\x60]"#),
+        )
+        .entropy(3.5)
+        .check("has letters and digits; not a placeholder or a code reference", api_key_value_ok)
+        .score(0.7),
+        Entry::new(
+            "generic_api_key",
+            "an unquoted high-entropy value assigned to an API key, token or secret field at the end of its line",
+            "`API_KEY=…`, `token: …`",
+            format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{KEY_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})[ \t\r]{{0,16}}(?m:$)"),
+        )
+        .entropy(3.5)
+        .check("has letters and digits; not a placeholder or a code reference", api_key_value_ok)
+        .score(0.7),
     ]
 }
 
