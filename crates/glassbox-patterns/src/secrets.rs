@@ -22,29 +22,63 @@ use crate::rule::{is_placeholder, shannon_entropy, Rule};
 pub const MAX_MATCH_LEN: usize = 8192;
 
 /// Documentation of one built-in kind, as listed in `SECRETS.md`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KindDoc {
     /// The kind: findings are `secret.<kind>`.
     pub kind: &'static str,
-    /// What the credential is.
-    pub description: &'static str,
-    /// The shape of a match, e.g. ``ghp_ + 36 base62``.
-    pub shape: &'static str,
-    /// What is checked beyond the regex (empty: the regex alone).
-    pub checks: &'static str,
+    /// What the credential is (for a kind with several rules, each rule's context, `; `-joined).
+    pub description: String,
+    /// The shape of a match, e.g. `` `ghp_` + 36 base62 ``.
+    pub shape: String,
+    /// What is checked beyond the regex: minimum entropy, validator (empty: the regex alone).
+    pub checks: String,
+    /// The score of a finding (the highest over the kind's rules).
+    pub score: f32,
 }
 
 /// The kinds of all built-in rules, in catalogue order, each once.
 pub fn kinds() -> Vec<&'static str> {
-    catalogue().into_iter().map(|d| d.kind).collect()
+    let mut out: Vec<&'static str> = Vec::new();
+    for e in builtin() {
+        if !out.contains(&e.doc.kind) {
+            out.push(e.doc.kind);
+        }
+    }
+    out
 }
 
 /// The documentation of every built-in kind, in catalogue order.
 pub fn catalogue() -> Vec<KindDoc> {
     let mut out: Vec<KindDoc> = Vec::new();
     for e in builtin() {
-        if !out.iter().any(|d| d.kind == e.doc.kind) {
-            out.push(e.doc);
+        let mut checks: Vec<String> = Vec::new();
+        if let Some(bits) = e.rule.min_entropy {
+            checks.push(format!("entropy ≥ {bits:.1} bits/byte"));
+        }
+        if !e.doc.checks.is_empty() {
+            checks.push(e.doc.checks.to_string());
+        }
+        let checks = checks.join("; ");
+        match out.iter_mut().find(|d| d.kind == e.doc.kind) {
+            None => out.push(KindDoc {
+                kind: e.doc.kind,
+                description: e.doc.description.to_string(),
+                shape: e.doc.shape.to_string(),
+                checks,
+                score: e.rule.score,
+            }),
+            Some(d) => {
+                d.description = format!("{}; {}", d.description, e.doc.description);
+                d.shape = format!("{}; {}", d.shape, e.doc.shape);
+                if !checks.is_empty() && !d.checks.contains(&checks) {
+                    d.checks = if d.checks.is_empty() {
+                        checks
+                    } else {
+                        format!("{}; {checks}", d.checks)
+                    };
+                }
+                d.score = d.score.max(e.rule.score);
+            }
         }
     }
     out
@@ -178,10 +212,18 @@ pub fn has_unicode_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
 
 // === catalogue ===
 
-/// One built-in rule with the documentation of its kind.
+/// One built-in rule with the documentation of its context.
 struct Entry {
     rule: Rule,
-    doc: KindDoc,
+    doc: EntryDoc,
+}
+
+/// What [`catalogue`] says about one rule.
+struct EntryDoc {
+    kind: &'static str,
+    description: &'static str,
+    shape: &'static str,
+    checks: &'static str,
 }
 
 impl Entry {
@@ -194,7 +236,7 @@ impl Entry {
     ) -> Self {
         Entry {
             rule: Rule::new(Family::Secret, kind, pattern).reject_placeholders(),
-            doc: KindDoc {
+            doc: EntryDoc {
                 kind,
                 description,
                 shape,
@@ -906,7 +948,7 @@ fn builtin() -> Vec<Entry> {
         .entropy(3.5),
         Entry::new(
             "heroku_api_key",
-            "Heroku API key",
+            "a UUID in a Heroku assignment",
             "`HEROKU_API_KEY=` + UUID",
             ctx("heroku", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
         ),

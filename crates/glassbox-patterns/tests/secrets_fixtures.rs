@@ -328,17 +328,22 @@ fn render_doc() -> String {
          Every kind can be switched off in a policy with `secrets: { disable: [<kind>] }`.\n\
          Every rule also rejects placeholders (`YOUR_API_KEY`, `${VAR}`, `<token>`, `xxxx`, `...`,\n\
          documentation example keys) unless noted.\n\n\
-         | Kind | What it is | Shape | Checked beyond the pattern |\n\
-         |---|---|---|---|\n",
+         | Kind | What it is | Shape | Checked beyond the pattern | Score |\n\
+         |---|---|---|---|---|\n",
     );
     for d in secrets::catalogue() {
-        let checks = if d.checks.is_empty() { "—" } else { d.checks };
+        let checks = if d.checks.is_empty() {
+            "—"
+        } else {
+            &d.checks
+        };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
+            "| `{}` | {} | {} | {} | {:.1} |\n",
             d.kind,
             d.description,
             d.shape.replace('|', "\\|"),
-            checks
+            checks,
+            d.score
         ));
     }
     out.push_str(&format!("\n{} kinds.\n", secrets::kinds().len()));
