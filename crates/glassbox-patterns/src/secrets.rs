@@ -474,8 +474,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "gitlab_pat",
             "GitLab personal, project or group access token (legacy and routable)",
-            "`glpat-` + 20–300 (+ `.01.` + base36)",
-            tok(r"glpat-[0-9A-Za-z_\-]{20,300}(?:\.[0-9a-z]{2}\.[0-9a-z]{7,9})?"),
+            "`glpat-` + 20, or + 27–300 + `.` + 9 (routable)",
+            tok(r"glpat-[0-9A-Za-z_\-]{20,300}(?:\.[0-9a-z]{9})?"),
         )
         .entropy(3.0),
         Entry::new(
@@ -488,8 +488,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "gitlab_runner_token",
             "GitLab runner authentication token",
-            "`glrt-` + 20–64",
-            tok(r"glrt-[0-9A-Za-z_\-]{20,64}"),
+            "`glrt-` + 20, or `glrt-t1_` + … + `.` + 9 (routable)",
+            tok(r"glrt-[0-9A-Za-z_\-]{20,300}(?:\.[0-9a-z]{9})?"),
         )
         .entropy(3.0),
         Entry::new(
@@ -575,7 +575,7 @@ fn builtin() -> Vec<Entry> {
             "slack_user_token",
             "Slack user (or enterprise) token",
             "`xoxp-` / `xoxe-` + three numeric ids + 28–34",
-            tok("xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z]{28,34}"),
+            tok(r"xox[pe]-[0-9]{10,13}-[0-9]{10,13}-[0-9]{10,13}-[0-9A-Za-z\-]{28,34}"),
         )
         .check("numeric ids are not one repeated digit", slack_ok),
         Entry::new(
@@ -592,9 +592,9 @@ fn builtin() -> Vec<Entry> {
         ),
         Entry::new(
             "slack_legacy_token",
-            "Slack legacy workspace, refresh or OAuth token",
-            "`xoxa-` / `xoxr-` / `xoxo-` / `xoxs-` + …",
-            tok("xox[os]-[0-9]{1,13}-[0-9]{1,13}-[0-9]{1,13}-[0-9a-fA-F]{10,64}|xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}"),
+            "Slack legacy workspace, refresh, OAuth or bot token",
+            "`xoxa-` / `xoxr-` / `xoxo-` / `xoxs-` + …, `xoxb-` + id + 18–26",
+            tok("xox[os]-[0-9]{1,13}-[0-9]{1,13}-[0-9]{1,13}-[0-9a-fA-F]{10,64}|xox[ar]-(?:[0-9]-)?[0-9A-Za-z]{8,48}|xoxb-[0-9]{8,14}-[0-9A-Za-z]{18,26}"),
         )
         .entropy(3.0),
         Entry::new(
@@ -628,7 +628,7 @@ fn builtin() -> Vec<Entry> {
             "telegram_bot_token",
             "Telegram Bot API token",
             "bot id + `:AA` + 33",
-            tok(r"[0-9]{8,10}:AA[0-9A-Za-z_\-]{33}"),
+            tok(r"[0-9]{5,16}:AA[0-9A-Za-z_\-]{33}"),
         )
         .entropy(3.5),
         // --- Messaging, email ---
@@ -677,14 +677,14 @@ fn builtin() -> Vec<Entry> {
             "stripe_secret_key",
             "Stripe secret key, live or test mode (publishable `pk_` keys are public and not reported)",
             "`sk_live_` / `sk_test_` + 24–247 base62",
-            tok("sk_(?:live|test)_[0-9A-Za-z]{24,247}"),
+            tok("sk_(?:live|test|prod)_[0-9A-Za-z]{24,247}"),
         )
         .entropy(3.5),
         Entry::new(
             "stripe_restricted_key",
             "Stripe restricted key",
             "`rk_live_` / `rk_test_` + 24–247 base62",
-            tok("rk_(?:live|test)_[0-9A-Za-z]{24,247}"),
+            tok("rk_(?:live|test|prod)_[0-9A-Za-z]{24,247}"),
         )
         .entropy(3.5),
         Entry::new(
@@ -697,8 +697,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "square_access_token",
             "Square access token",
-            "`EAAA` + 60, or `sq0atp-` + 22",
-            tok(r"EAAA[0-9A-Za-z_\-]{60}|sq0atp-[0-9A-Za-z_\-]{22}"),
+            "`EAAA` / `sq0atp-` + 22–60",
+            tok(r"(?:EAAA|sq0atp-)[0-9A-Za-z_\-]{22,60}"),
         )
         .entropy(3.5),
         Entry::new(
@@ -942,8 +942,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "heroku_api_key",
             "Heroku API key (`HRKU-` format)",
-            "`HRKU-` + 58–64",
-            tok(r"HRKU-[0-9A-Za-z_\-]{58,64}"),
+            "`HRKU-AA` + 58",
+            tok(r"HRKU-AA[0-9A-Za-z_\-]{58}"),
         )
         .entropy(3.5),
         Entry::new(
@@ -957,6 +957,13 @@ fn builtin() -> Vec<Entry> {
             "Netlify personal access token",
             "`nfp_` + 36 base62",
             tok("nfp_[0-9A-Za-z]{36}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "netlify_access_token",
+            "a Netlify token in a Netlify assignment",
+            "`NETLIFY_AUTH_TOKEN=` + 40–46",
+            ctx("netlify", r"[0-9A-Za-z_\-]{40,46}"),
         )
         .entropy(3.5),
         Entry::new(
@@ -1087,6 +1094,13 @@ fn builtin() -> Vec<Entry> {
             tok("sntryu_[0-9a-f]{64}"),
         ),
         Entry::new(
+            "sentry_user_token",
+            "Sentry auth token (legacy 64 hex) in a Sentry assignment",
+            "`SENTRY_AUTH_TOKEN=` + 64 hex",
+            ctx("sentry", "[0-9a-f]{64}"),
+        )
+        .entropy(3.5),
+        Entry::new(
             "grafana_cloud_api_token",
             "Grafana Cloud access policy token",
             "`glc_` + base64 JSON",
@@ -1159,6 +1173,13 @@ fn builtin() -> Vec<Entry> {
             tok("sq[upa]_[0-9a-f]{40}"),
         ),
         Entry::new(
+            "sonar_token",
+            "SonarQube token (legacy 40 hex) in a Sonar assignment",
+            "`SONAR_TOKEN=` + 40 hex",
+            ctx("sonar", "[0-9a-f]{40}"),
+        )
+        .entropy(3.0),
+        Entry::new(
             "circleci_pat",
             "CircleCI personal API token",
             "`CCIPAT_` + 22 + `_` + 40 hex",
@@ -1173,8 +1194,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "sourcegraph_token",
             "Sourcegraph access token",
-            "`sgp_` + 16 hex + `_` + 40 hex",
-            tok("sgp_(?:[0-9a-fA-F]{16}|local)_[0-9a-fA-F]{40}"),
+            "`sgp_` (+ 16 hex + `_`) + 40 hex",
+            tok("sgp_(?:(?:[0-9a-fA-F]{16}|local)_)?[0-9a-fA-F]{40}"),
         ),
         Entry::new(
             "hubspot_private_app_token",
@@ -1229,6 +1250,13 @@ fn builtin() -> Vec<Entry> {
             tok(r"sl\.(?:u\.)?[0-9A-Za-z_\-]{130,1400}"),
         )
         .entropy(4.0),
+        Entry::new(
+            "dropbox_access_token",
+            "Dropbox long-lived access token",
+            "11 + `AAAAAAAAAA` + 43",
+            tok(r"[0-9A-Za-z]{11}AAAAAAAAAA[0-9A-Za-z_=\-]{43}"),
+        )
+        .entropy(3.5),
         Entry::new(
             "twitter_bearer_token",
             "X / Twitter app bearer token",
@@ -1299,6 +1327,14 @@ fn builtin() -> Vec<Entry> {
         )
         .entropy(4.0),
         Entry::new(
+            "vault_service_token",
+            "HashiCorp Vault service token (legacy `s.` format) in a Vault assignment",
+            "`VAULT_TOKEN=s.` + 24",
+            ctx("vault", r"s\.[0-9A-Za-z]{24}"),
+        )
+        .entropy(3.5)
+        .check("has letters and digits", has_letters_and_digits),
+        Entry::new(
             "vault_batch_token",
             "HashiCorp Vault batch token",
             "`hvb.` + 138–300",
@@ -1343,12 +1379,164 @@ fn builtin() -> Vec<Entry> {
             tok(r"sha256~[0-9A-Za-z_\-]{43}"),
         )
         .entropy(3.5),
+        // --- More services ---
+        Entry::new(
+            "harness_access_token",
+            "Harness personal or service account token",
+            "`pat.` / `sat.` + 22 + `.` + 24 + `.` + 20",
+            tok(r"(?:pat|sat)\.[0-9A-Za-z_\-]{22}\.[0-9A-Za-z]{24}\.[0-9A-Za-z]{20}"),
+        ),
+        Entry::new(
+            "scalingo_api_token",
+            "Scalingo API token",
+            "`tk-us-` + 48",
+            tok(r"tk-us-[0-9A-Za-z_\-]{48}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "settlemint_token",
+            "SettleMint personal, application or service access token",
+            "`sm_pat_` / `sm_aat_` / `sm_sat_` + 16",
+            tok("sm_(?:pat|aat|sat)_[0-9A-Za-z]{16}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "intra42_client_secret",
+            "42 school Intra API client secret",
+            "`s-s4t2ud-` + 64 hex",
+            tok("s-s4t2(?:ud|af)-[0-9a-f]{64}"),
+        ),
+        Entry::new(
+            "clickhouse_cloud_api_secret",
+            "ClickHouse Cloud API secret key",
+            "`4b1d` + 38 base62",
+            tok("4b1d[0-9A-Za-z]{38}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "frameio_api_token",
+            "Frame.io API token",
+            "`fio-u-` + 64",
+            tok(r"fio-u-[0-9A-Za-z_=\-]{64}"),
+        ),
+        Entry::new(
+            "defined_networking_api_token",
+            "Defined Networking (Nebula) API token",
+            "`dnkey-` + 26 + `-` + 52",
+            tok(r"dnkey-[0-9a-z=_\-]{26}-[0-9a-z=_\-]{52}"),
+        ),
+        Entry::new(
+            "gitlab_session_cookie",
+            "GitLab session cookie",
+            "`_gitlab_session=` + 32",
+            format!(r"_gitlab_session=(?P<s>[0-9a-z]{{32}}){B}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "sidekiq_secret",
+            "Sidekiq Pro / Enterprise gem server credentials",
+            "`BUNDLE_GEMS__CONTRIBSYS__COM=` + 8 hex + `:` + 8 hex",
+            ctx("bundle_enterprise__contribsys__com|bundle_gems__contribsys__com", "[0-9a-f]{8}:[0-9a-f]{8}"),
+        ),
+        Entry::new(
+            "facebook_app_access_token",
+            "Facebook app access token (`app id|app secret`)",
+            "15–16 digits + `|` + 27–40",
+            tok(r"[0-9]{15,16}(?:\||%7C)[0-9A-Za-z_\-]{27,40}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "yandex_iam_token",
+            "Yandex Cloud IAM token",
+            "`t1.` + … + `.` + 86",
+            format!(r"{B}(?P<s>t1\.[0-9A-Za-z_\-]{{1,128}}={{0,2}}\.[0-9A-Za-z_\-]{{86}}={{0,2}}){E64}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "mailgun_signing_key",
+            "Mailgun webhook signing key in a Mailgun assignment",
+            "`MAILGUN_SIGNING_KEY=` + 32 + `-` + 8 + `-` + 8",
+            ctx("mailgun", "[0-9a-h]{32}-[0-9a-h]{8}-[0-9a-h]{8}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "lob_api_key",
+            "Lob secret API key in a Lob assignment",
+            "`LOB_API_KEY=live_` + 35 hex",
+            ctx("lob", "(?:live|test)_[0-9a-f]{35}"),
+        )
+        .entropy(3.0),
+        Entry::new(
+            "snyk_api_token",
+            "Snyk API token in a Snyk assignment",
+            "`SNYK_TOKEN=` + UUID",
+            ctx("snyk", "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ),
+        Entry::new(
+            "discord_client_secret",
+            "Discord OAuth client secret in a Discord assignment",
+            "`DISCORD_CLIENT_SECRET=` + 32",
+            ctx("discord", r"[0-9A-Za-z_\-]{32}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "bitbucket_client_secret",
+            "Bitbucket OAuth consumer secret in a Bitbucket assignment",
+            "`BITBUCKET_CLIENT_SECRET=` + 64",
+            ctx("bitbucket", r"[0-9A-Za-z_\-]{64}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "twitter_api_secret",
+            "X / Twitter API key secret in a Twitter assignment",
+            "`TWITTER_API_SECRET=` + 50 base62",
+            ctx("twitter", "[0-9A-Za-z]{50}"),
+        )
+        .entropy(4.0),
+        Entry::new(
+            "twitter_access_token",
+            "X / Twitter user access token in a Twitter assignment",
+            "`TWITTER_ACCESS_TOKEN=` + user id + `-` + 20–40",
+            ctx("twitter", "[0-9]{15,25}-[0-9A-Za-z]{20,40}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "zendesk_api_token",
+            "Zendesk API token in a Zendesk assignment",
+            "`ZENDESK_API_TOKEN=` + 40 base62",
+            ctx("zendesk", "[0-9A-Za-z]{40}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "contentful_delivery_token",
+            "Contentful delivery / management token in a Contentful assignment",
+            "`CONTENTFUL_ACCESS_TOKEN=` + 43",
+            ctx("contentful", r"[0-9A-Za-z_\-]{43}"),
+        )
+        .entropy(3.5),
+        Entry::new(
+            "nuget_config_password",
+            "password in a `nuget.config` package source credential",
+            "`<add key=\"ClearTextPassword\" value=\"…\" />`",
+            r#"(?i-u:<add[ \t]{1,4}key=")(?i-u:(?:cleartext)?password)"[ \t]{1,4}(?i-u:value=")(?P<s>[\x20\x21\x23-\x7E]{4,128})""#.to_string(),
+        )
+        .check("not a placeholder or default password", password_literal_ok)
+        .score(0.9),
+        Entry::new(
+            "api_key_header",
+            "credential in an API-key HTTP header (`X-API-Key`, `api-key`, `X-Auth-Token`, …)",
+            "`X-API-Key: ` + token",
+            r#"(?i-u:x-api-key|x-api-token|x-auth-token|x-access-token|api-key|apikey)["']?[ \t]{0,2}:[ \t]{0,4}["']?(?P<s>[0-9A-Za-z._~+/=\-]{16,512})"#.to_string(),
+        )
+        .entropy(3.5)
+        .check("has letters and digits; not a placeholder or a code reference", api_key_value_ok)
+        .score(0.9),
         // --- Keys ---
         Entry::new(
             "private_key",
-            "PEM / OpenSSH / PGP private key block (RSA, EC, DSA, PKCS#8, encrypted), also JSON-escaped",
+            "PEM / OpenSSH / PGP private key block (RSA, EC, DSA, PKCS#8, encrypted, any `… PRIVATE KEY` label), also JSON-escaped",
             "`-----BEGIN … PRIVATE KEY-----` … `-----END … PRIVATE KEY-----`",
-            r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----[0-9A-Za-z+/=\r\n\t :,.\-\\]{40,8000}?-----END (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----".to_string(),
+            r"-----BEGIN[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----[0-9A-Za-z+/=\r\n\t :,.\-\\]{40,8000}?-----END[ A-Z0-9_\-]{0,40}PRIVATE KEY(?: BLOCK)?-----".to_string(),
         )
         .keep_placeholders()
         .check("the body is at least 64 base64 characters, no `...` elision", pem_ok),

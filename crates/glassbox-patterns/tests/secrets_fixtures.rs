@@ -29,6 +29,8 @@ const CONTEXT_KINDS: &[&str] = &[
     "npmrc_auth_token",
     "docker_registry_auth",
     "connection_string_password",
+    "nuget_config_password",
+    "api_key_header",
 ];
 
 struct Compiled {
@@ -94,6 +96,11 @@ fn positives_are_reported_with_their_kind_and_exact_span() {
         let start = text
             .find(secret)
             .unwrap_or_else(|| panic!("{at}: `secret` is not in `text`"));
+        assert_eq!(
+            text.matches(secret).count(),
+            1,
+            "{at}: `secret` occurs more than once in `text`"
+        );
         let want = (start, start + secret.len());
         let found = findings(&rules, text);
         let mut seen = BTreeSet::new();
