@@ -1654,7 +1654,7 @@ fn builtin() -> Vec<Entry> {
             "generic_password",
             "an unquoted value assigned to a password field at the end of its line (`.env`, YAML, INI)",
             "`DB_PASSWORD=…`, `password: …`",
-            format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{PASSWORD_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>{BARE_VALUE}{{6,128}})[ \t\r]{{0,16}}(?m:$)"),
+            format!(r"{PASSWORD_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>{BARE_VALUE}{{6,128}})[ \t\r]{{0,16}}(?m:$)"),
         )
         .entropy(2.5)
         .check(
@@ -1678,7 +1678,7 @@ fn builtin() -> Vec<Entry> {
             "generic_password",
             "a password in a variable set for one command",
             "`PGPASSWORD=… psql`, `MYSQL_PWD=… mysqldump`",
-            format!(r"(?:(?m:^)|[ \t])[A-Z_]{{0,24}}(?:PASSWORD|PASSWD|PWD)=(?P<s>{BARE_VALUE}{{6,128}})[ \t]{{1,4}}[a-z]"),
+            format!(r"(?:PASSWORD|PASSWD|PWD)=(?P<s>{BARE_VALUE}{{6,128}})[ \t]{{1,4}}[a-z]"),
         )
         .entropy(2.5)
         .check(
@@ -1699,7 +1699,7 @@ fn builtin() -> Vec<Entry> {
             "generic_api_key",
             "an unquoted high-entropy value assigned to an API key, token or secret field at the end of its line",
             "`API_KEY=…`, `token: …`",
-            format!(r"(?m:^)[ \t]{{0,16}}(?:export[ \t]{{1,4}})?[0-9A-Za-z_.\-]{{0,32}}{KEY_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})[ \t\r]{{0,16}}(?m:$)"),
+            format!(r"{KEY_NAMES}[ \t]{{0,4}}[:=][ \t]{{0,4}}(?P<s>[0-9A-Za-z_+/=.~\-]{{16,256}})[ \t\r]{{0,16}}(?m:$)"),
         )
         .entropy(3.5)
         .check("has letters and digits; not a placeholder or a code reference", api_key_value_ok)
@@ -1742,7 +1742,7 @@ pub(crate) fn base62(mut n: u64, width: usize) -> String {
 /// prefix, 30 random base62 characters and the base62 CRC32 of those 30 as the last 6.
 fn checksum_token_ok(s: &str) -> bool {
     let Some(body) = s.get(4..) else { return false };
-    if body.len() != 36 {
+    if body.len() != 36 || !body.is_ascii() {
         return false;
     }
     let (random, check) = body.split_at(30);
@@ -1754,11 +1754,8 @@ fn checksum_token_ok(s: &str) -> bool {
 fn slack_ok(s: &str) -> bool {
     s.split('-')
         .skip(1)
-        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
-        .all(|p| {
-            let first = p.as_bytes()[0];
-            !p.bytes().all(|b| b == first)
-        })
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        .all(|p| p.bytes().any(|b| Some(&b) != p.as_bytes().first()))
 }
 
 /// Decodes standard or URL-safe base64, with or without padding.
@@ -2073,9 +2070,17 @@ fn password_value_ok(s: &str) -> bool {
         && (char_classes(s) >= 2 || s.len() >= 12)
 }
 
-/// A generic API key value: letters and digits, not a code reference or a URL/path.
+/// Prefixes of keys that are public by design (Stripe publishable keys, Mapbox public tokens).
+const PUBLIC_KEY_PREFIXES: &[&str] = &["pk_live_", "pk_test_", "pk.eyJ"];
+
+/// A generic API key value: letters and digits, not a code reference, a URL/path or a public
+/// key.
 fn api_key_value_ok(s: &str) -> bool {
-    has_letters_and_digits(s) && !dotted_identifier(s) && !s.starts_with('/') && !s.contains("//")
+    has_letters_and_digits(s)
+        && !dotted_identifier(s)
+        && !s.starts_with('/')
+        && !s.contains("//")
+        && !PUBLIC_KEY_PREFIXES.iter().any(|p| s.starts_with(p))
 }
 
 fn has_letters_and_digits(s: &str) -> bool {
@@ -2231,6 +2236,55 @@ mod tests {
     }
 
     #[test]
+    fn checks_never_panic_on_odd_spans() {
+        // Validators normally see regex matches; they must also survive anything else.
+        let odd = [
+            "",
+            "-",
+            "--",
+            "xoxb--",
+            "xoxp-1--2",
+            ".",
+            "..",
+            "_",
+            "ghp_é",
+            "npm_ééééééééééééééééééé",
+            "sntrys_",
+            "sntrys__",
+            "sk.",
+            "sk..",
+            "AGE-SECRET-KEY-1",
+            "1",
+            "-----BEGIN",
+            "-----BEGIN -----",
+            "-----END",
+            "eyJ",
+            "eyJ.eyJ.",
+            "A",
+            "AAAAAAAAAAAAAAAAAAAAA",
+            "client-key-data",
+            "=",
+            "==",
+            "é",
+            "😀😀😀😀😀😀😀😀😀😀😀😀",
+            "a:b",
+            ":",
+            "Basic",
+            "%",
+            "$",
+            "{",
+            "{}",
+            "glc_",
+            "t1..",
+        ];
+        for rule in rules(&SecretsConfig::default()).unwrap() {
+            for s in odd {
+                let _ = rule.accepts(s);
+            }
+        }
+    }
+
+    #[test]
     fn validators_reject_what_they_should() {
         assert!(!jwt_ok(
             "eyJub3RhbGciOiJ4In0.eyJhIjoxfQ.c2lnbmF0dXJlc2lnbmF0dXJl"
@@ -2246,5 +2300,7 @@ mod tests {
         assert!(password_value_ok("Tr0ub4dor&3"));
         assert!(!uri_password_ok("5432"));
         assert!(!discord_ok("aGVsbG8gd29ybGQgaGVsbG8.abcdef.xyz"));
+        assert!(!slack_ok("xoxb-0000000000-1234567891-abc"));
+        assert!(slack_ok("xoxp-1234567891-1234567891-1234567891-ab--cd"));
     }
 }
