@@ -338,17 +338,19 @@ fn render_doc() -> String {
          | Kind | What it is | Shape | Checked beyond the pattern | Score |\n\
          |---|---|---|---|---|\n",
     );
+    // A `|` inside a cell (even inside backticks) ends the cell in GitHub Markdown.
+    let cell = |s: &str| s.replace('|', "\\|");
     for d in secrets::catalogue() {
         let checks = if d.checks.is_empty() {
-            "—"
+            "—".to_string()
         } else {
-            &d.checks
+            cell(&d.checks)
         };
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {:.1} |\n",
             d.kind,
-            d.description,
-            d.shape.replace('|', "\\|"),
+            cell(&d.description),
+            cell(&d.shape),
             checks,
             d.score
         ));
