@@ -24,6 +24,8 @@
 //! ends" (`\z`), and the unquoted assignment rules end at the end of a line (`(?m:$)`), so a
 //! streaming matcher must hold back a match that touches the end of what it has seen so far.
 
+use std::sync::LazyLock;
+
 use glassbox_core::policy::{CustomPattern, SecretsConfig};
 use glassbox_core::Family;
 
@@ -47,10 +49,13 @@ pub struct KindDoc {
     pub score: f32,
 }
 
+/// The built-in catalogue, built once.
+static BUILTIN: LazyLock<Vec<Entry>> = LazyLock::new(builtin);
+
 /// The kinds of all built-in rules, in catalogue order, each once.
 pub fn kinds() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for e in builtin() {
+    for e in BUILTIN.iter() {
         if !out.contains(&e.doc.kind) {
             out.push(e.doc.kind);
         }
@@ -61,7 +66,7 @@ pub fn kinds() -> Vec<&'static str> {
 /// The documentation of every built-in kind, in catalogue order.
 pub fn catalogue() -> Vec<KindDoc> {
     let mut out: Vec<KindDoc> = Vec::new();
-    for e in builtin() {
+    for e in BUILTIN.iter() {
         let mut checks: Vec<String> = Vec::new();
         if let Some(bits) = e.rule.min_entropy {
             checks.push(format!("entropy ≥ {bits:.1} bits/byte"));
@@ -99,7 +104,8 @@ pub fn catalogue() -> Vec<KindDoc> {
 /// `enabled: false`) minus the `disable`d kinds, then the `custom` patterns.
 ///
 /// Custom patterns reject obvious placeholders (`YOUR_API_KEY`, `${VAR}`, `xxxx`) like the
-/// built-in ones, and score 1.0.
+/// built-in ones, and score 1.0; a custom regex may name a group `s` to report only that part
+/// of its match (`token=(?P<s>[a-z0-9]{32})`).
 ///
 /// # Errors
 /// A message naming the problem when a `disable` entry is not a built-in kind (with the closest
@@ -118,9 +124,9 @@ pub fn rules(cfg: &SecretsConfig) -> Result<Vec<Rule>, String> {
         }
     }
     let mut out: Vec<Rule> = if cfg.enabled {
-        builtin()
-            .into_iter()
-            .map(|e| e.rule)
+        BUILTIN
+            .iter()
+            .map(|e| e.rule.clone())
             .filter(|r| !cfg.disable.contains(&r.kind))
             .collect()
     } else {
@@ -302,8 +308,9 @@ fn tok64(body: &str) -> String {
     format!("{B}(?P<s>{body}){E64}")
 }
 
-/// A value assigned to a name containing one of `names` (case-insensitive):
-/// `NAME_SUFFIX = "value"`, `name: value`, `"name": "value"`, `name => 'value'`.
+/// A value assigned to a name that starts (at a word boundary or after `_`) with one of `names`,
+/// case-insensitive, followed by up to 24 name characters: `DD_API_KEY = "value"`,
+/// `datadog_api_key: value`, `"datadog": "value"`, `MY_TWILIO_TOKEN => 'value'`.
 fn ctx(names: &str, value: &str) -> String {
     format!(
         r#"(?:{B}|_)(?i-u:{names})[0-9A-Za-z_.\-]{{0,24}}["'\x60]?[ \t]{{0,4}}(?:=|:=|=>|:)[ \t]{{0,4}}["'\x60]?(?P<s>{value}){E}"#
@@ -2221,6 +2228,11 @@ mod tests {
         let text =
             "token acme_k3j9x8q2m7v5b1n4c6z0l8w2e5r7t9y1 and acme_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
         assert_eq!(r.find_all(&re, text), vec![(6, 43)]);
+        // A group named `s` narrows the reported span.
+        let rules = rules(&custom("acme_pw", r"acme_pw=(?P<s>[0-9a-z]{8,16})")).unwrap();
+        let r = rules.last().unwrap();
+        let re = r.compile().unwrap();
+        assert_eq!(r.find_all(&re, "acme_pw=k3j9x8q2m7 end"), vec![(8, 18)]);
     }
 
     #[test]
