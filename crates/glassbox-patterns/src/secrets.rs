@@ -2229,8 +2229,8 @@ mod tests {
             "token acme_k3j9x8q2m7v5b1n4c6z0l8w2e5r7t9y1 and acme_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
         assert_eq!(r.find_all(&re, text), vec![(6, 43)]);
         // A group named `s` narrows the reported span.
-        let rules = rules(&custom("acme_pw", r"acme_pw=(?P<s>[0-9a-z]{8,16})")).unwrap();
-        let r = rules.last().unwrap();
+        let narrowed = super::rules(&custom("acme_pw", r"acme_pw=(?P<s>[0-9a-z]{8,16})")).unwrap();
+        let r = narrowed.last().unwrap();
         let re = r.compile().unwrap();
         assert_eq!(r.find_all(&re, "acme_pw=k3j9x8q2m7 end"), vec![(8, 18)]);
     }
