@@ -1,6 +1,9 @@
 //! glassbox pattern detectors: secrets, PII with validators and keyword lists, compiled once per
 //! policy into one automaton.
 
+pub mod keywords;
 pub mod rule;
+pub mod ruleset;
 
 pub use rule::{shannon_entropy, Rule, Validator};
+pub use ruleset::{RuleSet, RuleSetError};
