@@ -21,8 +21,15 @@ pub fn rules(lists: &BTreeMap<String, KeywordList>) -> Vec<Rule> {
                 list.terms().iter().map(|t| normalize(t.trim()).0).collect();
             terms.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
             terms.dedup();
-            let alts: Vec<String> = terms.iter().map(|t| term_pattern(t, list.substring())).collect();
-            Rule::new(Family::Keyword, name.clone(), format!("(?i)(?:{})", alts.join("|")))
+            let alts: Vec<String> = terms
+                .iter()
+                .map(|t| term_pattern(t, list.substring()))
+                .collect();
+            Rule::new(
+                Family::Keyword,
+                name.clone(),
+                format!("(?i)(?:{})", alts.join("|")),
+            )
         })
         .collect()
 }
@@ -49,13 +56,17 @@ mod tests {
     use glassbox_core::Detector;
 
     fn detect(lists: &[(&str, KeywordList)], text: &str) -> Vec<(String, String)> {
-        let lists: BTreeMap<String, KeywordList> =
-            lists.iter().map(|(n, l)| (n.to_string(), l.clone())).collect();
+        let lists: BTreeMap<String, KeywordList> = lists
+            .iter()
+            .map(|(n, l)| (n.to_string(), l.clone()))
+            .collect();
         let set = RuleSet::compile("keywords", rules(&lists)).unwrap();
         let mut out = Vec::new();
         set.detect(text, 0, &mut out).unwrap();
         out.sort_by_key(|m| m.start);
-        out.iter().map(|m| (m.category.to_string(), text[m.start..m.end].to_string())).collect()
+        out.iter()
+            .map(|m| (m.category.to_string(), text[m.start..m.end].to_string()))
+            .collect()
     }
 
     fn terms(t: &[&str]) -> KeywordList {

@@ -21,7 +21,10 @@ use regex_automata::{Anchored, Input, MatchKind};
 
 use crate::rule::{next_char, Rule};
 
-type CachePool = Pool<Cache, Box<dyn Fn() -> Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>>;
+type CachePool = Pool<
+    Cache,
+    Box<dyn Fn() -> Cache + Send + Sync + std::panic::UnwindSafe + std::panic::RefUnwindSafe>,
+>;
 
 /// Regex size limits for the set, the per-rule regexes and the lazy DFA cache.
 const SIZE_LIMIT: usize = 256 << 20;
@@ -110,16 +113,27 @@ impl RuleSet {
         let mut max_len = 0;
         for rule in &rules {
             let category = Category::new(format!("{}.{}", rule.family.as_str(), rule.kind))
-                .map_err(|e| RuleSetError::Regex { category: rule.kind.clone(), reason: e.to_string() })?;
+                .map_err(|e| RuleSetError::Regex {
+                    category: rule.kind.clone(),
+                    reason: e.to_string(),
+                })?;
             let re = rule.compile().map_err(|e| RuleSetError::Regex {
                 category: category.to_string(),
                 reason: e.to_string(),
             })?;
             let len = pattern_max_len(&rule.pattern)
-                .map_err(|reason| RuleSetError::Regex { category: category.to_string(), reason })?
-                .ok_or_else(|| RuleSetError::Unbounded { category: category.to_string() })?;
+                .map_err(|reason| RuleSetError::Regex {
+                    category: category.to_string(),
+                    reason,
+                })?
+                .ok_or_else(|| RuleSetError::Unbounded {
+                    category: category.to_string(),
+                })?;
             if len > MAX_RULE_LEN {
-                return Err(RuleSetError::TooLong { category: category.to_string(), len });
+                return Err(RuleSetError::TooLong {
+                    category: category.to_string(),
+                    len,
+                });
             }
             max_len = max_len.max(len);
             span_group.push(re.capture_names().position(|n| n == Some("s")));
@@ -130,7 +144,10 @@ impl RuleSet {
             .size_limit(SIZE_LIMIT)
             .dfa_size_limit(SIZE_LIMIT)
             .build()
-            .map_err(|e| RuleSetError::Build { name: name.clone(), reason: e.to_string() })?;
+            .map_err(|e| RuleSetError::Build {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
         let live = DFA::builder()
             .configure(
                 DFA::config()
@@ -140,11 +157,24 @@ impl RuleSet {
             )
             .thompson(regex_automata::nfa::thompson::Config::new().nfa_size_limit(Some(SIZE_LIMIT)))
             .build_many(&rules.iter().map(|r| r.pattern.as_str()).collect::<Vec<_>>())
-            .map_err(|e| RuleSetError::Build { name: name.clone(), reason: e.to_string() })?;
+            .map_err(|e| RuleSetError::Build {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
         let live = Arc::new(live);
         let for_pool = Arc::clone(&live);
         let caches: CachePool = Pool::new(Box::new(move || for_pool.create_cache()));
-        Ok(RuleSet { name, rules, categories, regexes, span_group, set, live, caches, max_len })
+        Ok(RuleSet {
+            name,
+            rules,
+            categories,
+            regexes,
+            span_group,
+            set,
+            live,
+            caches,
+            max_len,
+        })
     }
 
     /// The rules, in compiled order.
@@ -212,7 +242,11 @@ impl Detector for RuleSet {
                         category: self.categories[i].clone(),
                         score: rule.score,
                     });
-                    at = if whole.1 > whole.0 { whole.1 } else { next_char(text, whole.1) };
+                    at = if whole.1 > whole.0 {
+                        whole.1
+                    } else {
+                        next_char(text, whole.1)
+                    };
                 } else {
                     at = next_char(text, whole.0);
                 }
@@ -254,8 +288,16 @@ mod tests {
         RuleSet::compile(
             "t",
             vec![
-                Rule::new(Family::Secret, "github_token", r"(?-u:\b)ghp_[A-Za-z0-9]{36}(?-u:\b)"),
-                Rule::new(Family::Pii, "email", r"(?-u:\b)[a-z0-9._]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,24}(?-u:\b)"),
+                Rule::new(
+                    Family::Secret,
+                    "github_token",
+                    r"(?-u:\b)ghp_[A-Za-z0-9]{36}(?-u:\b)",
+                ),
+                Rule::new(
+                    Family::Pii,
+                    "email",
+                    r"(?-u:\b)[a-z0-9._]{1,64}@[a-z0-9.-]{1,253}\.[a-z]{2,24}(?-u:\b)",
+                ),
                 Rule::new(Family::Secret, "pw", r"password=(?P<s>[A-Za-z0-9]{6,32})"),
             ],
         )
@@ -269,12 +311,18 @@ mod tests {
         let mut out = Vec::new();
         s.detect(text, 0, &mut out).unwrap();
         out.sort_by_key(|m| m.start);
-        let got: Vec<_> = out.iter().map(|m| (m.category.as_str(), &text[m.start..m.end])).collect();
+        let got: Vec<_> = out
+            .iter()
+            .map(|m| (m.category.as_str(), &text[m.start..m.end]))
+            .collect();
         assert_eq!(
             got,
             vec![
                 ("pii.email", "bob@example.com"),
-                ("secret.github_token", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+                (
+                    "secret.github_token",
+                    "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+                ),
                 ("secret.pw", "hunter22"),
             ]
         );
@@ -319,7 +367,8 @@ mod tests {
 
     #[test]
     fn unbounded_rules_are_refused() {
-        let e = RuleSet::compile("t", vec![Rule::new(Family::Secret, "x", r"key_[a-z]+")]).unwrap_err();
+        let e =
+            RuleSet::compile("t", vec![Rule::new(Family::Secret, "x", r"key_[a-z]+")]).unwrap_err();
         assert!(e.to_string().contains("no upper bound"), "{e}");
     }
 }
