@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn allowed() -> BTreeSet<String> {
-    let deny = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deny.toml")).unwrap();
+    let deny =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../deny.toml")).unwrap();
     let start = deny.find("allow = [").expect("deny.toml has an allow list");
     let end = start + deny[start..].find(']').unwrap();
     deny[start..end]
@@ -22,7 +23,11 @@ fn satisfied(expr: &str, allow: &BTreeSet<String>) -> bool {
     let expr = expr.replace('/', " OR ");
     expr.split(" OR ").any(|alt| {
         alt.split(" AND ").all(|term| {
-            let t = term.trim().trim_start_matches('(').trim_end_matches(')').trim();
+            let t = term
+                .trim()
+                .trim_start_matches('(')
+                .trim_end_matches(')')
+                .trim();
             allow.contains(t) || allow.iter().any(|a| a == t)
         })
     })
@@ -30,7 +35,10 @@ fn satisfied(expr: &str, allow: &BTreeSet<String>) -> bool {
 
 #[test]
 fn satisfied_truth_table() {
-    let allow: BTreeSet<String> = ["MIT", "Apache-2.0"].iter().map(|s| s.to_string()).collect();
+    let allow: BTreeSet<String> = ["MIT", "Apache-2.0"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     assert!(satisfied("MIT", &allow));
     assert!(satisfied("MIT OR GPL-3.0-only", &allow));
     assert!(satisfied("MIT/Apache-2.0", &allow));
@@ -44,11 +52,22 @@ fn every_dependency_has_an_allowed_licence() {
     // Only what this platform builds (Windows-only crates are never compiled here).
     let platform = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--locked", "--filter-platform", &platform])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--locked",
+            "--filter-platform",
+            &platform,
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let allow = allowed();
     let mut bad = Vec::new();
@@ -63,5 +82,9 @@ fn every_dependency_has_an_allowed_licence() {
             None => bad.push(format!("{name} {}: no licence field", p["version"])),
         }
     }
-    assert!(bad.is_empty(), "dependencies outside the allow-list in deny.toml:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "dependencies outside the allow-list in deny.toml:\n{}",
+        bad.join("\n")
+    );
 }
