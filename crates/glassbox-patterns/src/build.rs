@@ -2,9 +2,11 @@
 //! compiled [`RuleSet`]. Rules whose category the policy allows are left out, so they cost
 //! nothing.
 
-use glassbox_core::{Action, Category, Policy};
+use std::sync::Arc;
 
-use crate::{keywords, Rule, RuleSet, RuleSetError};
+use glassbox_core::{Action, Category, Detector, Policy};
+
+use crate::{keywords, Base64Detector, Rule, RuleSet, RuleSetError};
 
 /// Why a policy's patterns could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,4 +45,18 @@ pub fn policy_rules(policy: &Policy) -> Result<Vec<Rule>, BuildError> {
 /// [`BuildError`] when a section is inconsistent or a rule does not compile.
 pub fn build(policy: &Policy) -> Result<RuleSet, BuildError> {
     Ok(RuleSet::compile("patterns", policy_rules(policy)?)?)
+}
+
+/// A policy's pattern detectors: the compiled rules, and the base64 decoder that screens encoded
+/// tokens with the same rules.
+///
+/// # Errors
+/// [`BuildError`] when a section is inconsistent or a rule does not compile.
+pub fn detectors(policy: &Policy) -> Result<Vec<Arc<dyn Detector>>, BuildError> {
+    let rules = Arc::new(build(policy)?);
+    if rules.rules().is_empty() {
+        return Ok(vec![rules]);
+    }
+    let b64 = Base64Detector::new(Arc::clone(&rules))?;
+    Ok(vec![rules, Arc::new(b64)])
 }

@@ -19,8 +19,7 @@ pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
 
 /// Builds the engine for a policy: the compiled pattern rules, then the other detectors.
 pub fn engine(policy: Policy) -> anyhow::Result<Engine> {
-    let patterns = glassbox_patterns::build(&policy)
+    let detectors: Vec<Arc<dyn Detector>> = glassbox_patterns::detectors(&policy)
         .with_context(|| format!("policy `{}`: cannot build pattern detectors", policy.id))?;
-    let detectors: Vec<Arc<dyn Detector>> = vec![Arc::new(patterns)];
     Ok(Engine::new(Arc::new(policy), detectors))
 }
