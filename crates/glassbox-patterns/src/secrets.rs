@@ -2067,6 +2067,15 @@ fn char_classes(s: &str) -> usize {
         + has(|b| !b.is_ascii_alphanumeric())
 }
 
+/// `pw&name=value`: the rest of a URL query string, not part of a password.
+fn query_continuation(s: &str) -> bool {
+    s.split('&').skip(1).any(|p| {
+        p.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
+    })
+}
+
 /// A generic password value: a literal (not a placeholder, default, code reference, path or
 /// validation rule) that is not one plain word.
 fn password_value_ok(s: &str) -> bool {
@@ -2085,6 +2094,7 @@ fn password_value_ok(s: &str) -> bool {
         && !s.starts_with("./")
         && !s.starts_with('!')
         && !RULE_WORDS.iter().any(|w| lower.contains(w))
+        && !query_continuation(s)
         && (char_classes(s) >= 2 || s.len() >= 12)
 }
 
@@ -2319,6 +2329,8 @@ mod tests {
         assert!(basic_ok("ZGVwbG95OlI3eDlLcTJMbVc0dkI4blQ=")); // deploy:R7x9Kq2LmW4vB8nT
         assert!(!password_value_ok("settings.DB_PASSWORD"));
         assert!(!password_value_ok("required|min:8"));
+        assert!(!password_value_ok("Xk9!mQ2vL7&useSSL=true"));
+        assert!(password_value_ok("Xk9!mQ2&vL7"));
         assert!(!password_value_ok("forgotten"));
         assert!(password_value_ok("Tr0ub4dor&3"));
         assert!(!uri_password_ok("5432"));
