@@ -14,7 +14,8 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/secr
 fn fixtures() -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for name in ["positives.jsonl", "negatives.jsonl"] {
-        let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
+        let text = std::fs::read_to_string(format!("{FIXTURES}/{name}"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         for (i, line) in text.lines().enumerate() {
             let row: serde_json::Value =
                 serde_json::from_str(line).unwrap_or_else(|e| panic!("{name}:{}: {e}", i + 1));
@@ -28,7 +29,7 @@ fn fixtures() -> Vec<(String, String, String)> {
 fn catalogue() -> RuleSet {
     RuleSet::compile(
         "secrets",
-        secrets::rules(&SecretsConfig::default()).unwrap(),
+        secrets::rules(&SecretsConfig::default()).expect("the default secrets config is valid"),
     )
     .expect("the catalogue compiles into a RuleSet")
 }
@@ -61,7 +62,8 @@ fn ruleset_agrees_with_the_reference_semantics_on_every_fixture() {
 }
 
 fn engine() -> Engine {
-    let policy = Policy::from_yaml("id: t\nactions:\n  secret: mask\n", "t.yaml").unwrap();
+    let policy = Policy::from_yaml("id: t\nactions:\n  secret: mask\n", "t.yaml")
+        .expect("the test policy parses");
     let set: Arc<dyn Detector> = Arc::new(catalogue());
     Engine::new(Arc::new(policy), vec![set])
 }
@@ -73,12 +75,14 @@ fn stream(engine: &Engine, text: &str, cuts: &[usize]) -> (Vec<String>, Vec<Find
     let mut findings = Vec::new();
     let mut at = 0;
     for &c in cuts.iter().chain(std::iter::once(&text.len())) {
-        let chunk = s.feed(&text.as_bytes()[at..c]).unwrap();
+        let chunk = s
+            .feed(&text.as_bytes()[at..c])
+            .expect("fixtures are UTF-8 and cut on bytes only");
         released.push(chunk.text);
         findings.extend(chunk.findings);
         at = c;
     }
-    let chunk = s.finish().unwrap();
+    let chunk = s.finish().expect("the stream ends on a character boundary");
     released.push(chunk.text);
     findings.extend(chunk.findings);
     (released, findings)
