@@ -13,12 +13,10 @@
 //! assignment, the password of a URL); token formats report the token itself, never the
 //! character after it that the pattern reads to know the token ended.
 //!
-//! Overlaps: context rules (`generic_api_key`, `generic_password`, `bearer_token`, `basic_auth`,
-//! `api_key_header`, `uri_credentials`, `curl_user_password`, `npmrc_auth_token`,
-//! `docker_registry_auth`, `connection_string_password`, `nuget_config_password`) report the
-//! value they find whatever its format, so they can report the same span as a format rule
-//! (`OPENAI_API_KEY=sk-proj-…` is `generic_api_key` at 0.7 and `openai_api_key` at 1.0). Format
-//! rules never overlap each other on the fixtures (tested).
+//! Overlaps: the rules of [`CONTEXT_KINDS`] report the value they find whatever its format, so
+//! they can report the same span as a format rule (`OPENAI_API_KEY=sk-proj-…` is
+//! `generic_api_key` at 0.7 and `openai_api_key` at 1.0). Format rules never overlap each other
+//! on the fixtures (tested).
 //!
 //! Anchors: token rules end with "the next character is not part of the token, or the text
 //! ends" (`\z`), and the unquoted assignment rules end at the end of a line (`(?m:$)`), so a
@@ -30,6 +28,23 @@ use glassbox_core::policy::{CustomPattern, SecretsConfig};
 use glassbox_core::Family;
 
 use crate::rule::{is_placeholder, shannon_entropy, Rule};
+
+/// Kinds whose rules report the value of an assignment, header, URL or command whatever its
+/// format: they may report the same span as a format kind (`OPENAI_API_KEY=sk-proj-…` is
+/// `generic_api_key` and `openai_api_key`). When findings overlap, prefer the other kind.
+pub const CONTEXT_KINDS: &[&str] = &[
+    "generic_api_key",
+    "generic_password",
+    "bearer_token",
+    "basic_auth",
+    "api_key_header",
+    "uri_credentials",
+    "curl_user_password",
+    "npmrc_auth_token",
+    "docker_registry_auth",
+    "connection_string_password",
+    "nuget_config_password",
+];
 
 /// The longest match any built-in or custom secret pattern may have, in bytes.
 pub const MAX_MATCH_LEN: usize = 8192;

@@ -4,34 +4,17 @@
 //!
 //! Fixtures: `tests/fixtures/secrets/{positives,negatives}.jsonl`, written by `generate.py` next to
 //! them. Matching uses [`Rule::find_all`], the reference semantics the compiled `RuleSet` follows.
+//! A finding of another kind may overlap an expected one only when one of the two is in
+//! [`secrets::CONTEXT_KINDS`] (assignment, header and URL rules that report any value).
 
 use std::collections::BTreeSet;
 
 use glassbox_core::policy::SecretsConfig;
 use glassbox_core::{Category, Family};
-use glassbox_patterns::secrets::{self, check_bounded, MAX_MATCH_LEN};
+use glassbox_patterns::secrets::{self, check_bounded, CONTEXT_KINDS, MAX_MATCH_LEN};
 use glassbox_patterns::Rule;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/secrets");
-
-/// Kinds that report the value of an assignment, header, URL or command whatever its format, so
-/// they may report the same span as a format rule (`API_KEY=sk-proj-…` is both `generic_api_key`
-/// and `openai_api_key`; `https://x-access-token:ghs_…@github.com` is both `uri_credentials` and
-/// `github_app_token`). The format rule scores 1.0, these score less or say where the value sat;
-/// the detector keeps the strongest.
-const CONTEXT_KINDS: &[&str] = &[
-    "generic_api_key",
-    "generic_password",
-    "bearer_token",
-    "basic_auth",
-    "uri_credentials",
-    "curl_user_password",
-    "npmrc_auth_token",
-    "docker_registry_auth",
-    "connection_string_password",
-    "nuget_config_password",
-    "api_key_header",
-];
 
 struct Compiled {
     rule: Rule,
@@ -134,6 +117,7 @@ fn positives_are_reported_with_their_kind_and_exact_span() {
                     (s, e)
                 ));
             } else if !CONTEXT_KINDS.contains(&k.as_str()) && !CONTEXT_KINDS.contains(&kind) {
+                // Two format kinds on one credential: the allow-list is `CONTEXT_KINDS` alone.
                 failures.push(format!(
                     "{at}: `{k}` reported {:?} `{}`, overlapping the expected `{kind}` {want:?}",
                     (s, e),
@@ -317,6 +301,12 @@ fn there_are_at_least_110_kinds_with_valid_category_names() {
             k.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "{k}: use snake_case"
+        );
+    }
+    for k in CONTEXT_KINDS {
+        assert!(
+            kinds.contains(k),
+            "CONTEXT_KINDS names `{k}`, which is not a kind"
         );
     }
     // Every rule's kind is listed.
