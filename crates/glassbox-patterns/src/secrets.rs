@@ -1604,12 +1604,12 @@ fn builtin() -> Vec<Entry> {
         )
         .entropy(4.0),
         Entry::new(
-            "kubeconfig_client_key",
-            "base64 private key in a kubeconfig `client-key-data`",
-            "`client-key-data: LS0tLS1CRUdJTi…`",
-            format!(r#"client-key-data:[ \t]{{0,4}}["']?(?P<s>LS0tLS1CRUdJTi[0-9A-Za-z+/]{{60,7000}}={{0,2}}){E64}"#),
+            "private_key_base64",
+            "base64-encoded PEM private key (kubeconfig `client-key-data`, Kubernetes secrets, CI variables)",
+            "`LS0tLS1CRUdJTi…` (base64 of `-----BEGIN`)",
+            format!(r"{B}LS0tLS1CRUdJTi[0-9A-Za-z+/]{{60,7000}}={{0,2}}"),
         )
-        .check("decodes to a PEM private key", kubeconfig_ok),
+        .check("the first line decodes to `-----BEGIN … PRIVATE KEY-----`", base64_pem_ok),
         // --- Generic credentials ---
         Entry::new(
             "jwt",
@@ -1969,10 +1969,10 @@ fn openvpn_ok(s: &str) -> bool {
     body.bytes().filter(u8::is_ascii_hexdigit).count() == 512
 }
 
-/// kubeconfig `client-key-data`: base64 of a PEM private key.
-fn kubeconfig_ok(s: &str) -> bool {
-    base64_decode(s).is_some_and(|pem| {
-        let text = String::from_utf8_lossy(&pem);
+/// Base64 of a PEM private key: its first 48 bytes (64 base64 characters) hold the BEGIN line.
+fn base64_pem_ok(s: &str) -> bool {
+    s.get(..64).and_then(base64_decode).is_some_and(|head| {
+        let text = String::from_utf8_lossy(&head);
         text.starts_with("-----BEGIN") && text.contains("PRIVATE KEY-----")
     })
 }
