@@ -8,9 +8,11 @@ use crate::Rule;
 
 /// 13–19 digits unbroken, or a first group of four followed by up to five groups separated by
 /// spaces or dashes (the validator checks the grouping). The leading character may not be part
-/// of a number, an identifier, a UUID (`-`), a path or an amount.
+/// of a number, an identifier, a UUID (`-`), a path or an amount; a leading space may
+/// follow a digit or a capital only in `UK 4539 …`-like abbreviations of one to three capitals
+/// (a group inside an IBAN or a longer number).
 const PATTERN: &str = concat!(
-    r"(?:^|[^0-9A-Za-z_.\-/#+@$€£¥])",
+    r"(?:^|[^0-9A-Za-z_.\-/#+@$€£¥ ]|(?:^|[^0-9A-Z]) |(?:^|[^0-9A-Za-z])[A-Z]{1,3} )",
     r"(?P<s>[0-9]{13,19}|[0-9]{4}(?:[ \-][0-9]{1,6}){1,5})",
     r"(?-u:\b)",
 );

@@ -7,7 +7,7 @@ use crate::Rule;
 /// Local part (≤ 64) `@` domain (≤ 253) ending in an alphabetic TLD. The leading character may
 /// not be part of an address, a path or a URL user-info (`/`), so no candidate starts mid-token.
 const PATTERN: &str = concat!(
-    r"(?:^|[^0-9A-Za-z_.%+\-/=@])",
+    r"(?:^|[^0-9A-Za-z_.%+\-/@])",
     r"(?P<s>[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9.\-]{1,252}\.[A-Za-z]{2,24})",
     r"(?-u:\b)",
 );

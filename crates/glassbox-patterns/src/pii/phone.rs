@@ -15,9 +15,11 @@ use crate::Rule;
 
 /// An optional `+cc` (with an optional `(0)`), an optional `(area)`, then 6–16 digits with at
 /// most one separator (space, `.`, `-`, `/`) between any two. The leading character may not
-/// be part of a number, an identifier, an amount, an anchor (`#`) or a path.
+/// be part of a number, an identifier, an amount, an anchor (`#`) or a path; a leading space
+/// may follow a digit or a capital only in `UK 020 …`-like abbreviations of one to three
+/// capitals (`DE75 5121 0800 …`, `NL44 RABO 0123 …`: a group inside a longer code).
 const PATTERN: &str = concat!(
-    r"(?:^|[^0-9A-Za-z_#+.\-/@$€£¥])",
+    r"(?:^|[^0-9A-Za-z_#+.\-/@$€£¥ ]|(?:^|[^0-9A-Z]) |(?:^|[^0-9A-Za-z])[A-Z]{1,3} )",
     r"(?P<s>(?:\+ ?[1-9][0-9]{0,2}[ .\-]?(?:\(0\)[ .\-]?)?)?",
     r"(?:\([0-9]{1,5}\)[ .\-]?)?",
     r"[0-9](?:[ .\-/]?[0-9]){5,15})",
@@ -76,6 +78,7 @@ pub struct Shape {
 /// - dates at the start (`2024-01-15`, `15.01.2024`, `01/15/2024 …`);
 /// - dotted quads (`10.20.30.40`: an IP address or a version);
 /// - six two-digit groups (`00-1A-…`-style MAC addresses written with digits only);
+/// - the US SSN shape `AAA-GG-SSSS` (that is `pii.us_ssn`'s);
 /// - ISBN-13 (`978…`/`979…`) and hyphenated ISBN-10 with a valid check digit;
 /// - 13–15 digits that pass Luhn with a card issuer prefix (a card number);
 /// - digit runs with no separator, `+` or parenthesis unless they start with a `0` trunk or
@@ -100,6 +103,9 @@ pub fn plausible_shape(s: &str) -> Option<Shape> {
             return None;
         }
         if lens.len() == 6 && lens.iter().all(|&l| l == 2) {
+            return None;
+        }
+        if lens == [3, 2, 4] && separators.iter().all(|&c| c == '-') {
             return None;
         }
         if separators.is_empty() && !parenthesised && digits[0] != 0 {
@@ -135,41 +141,42 @@ fn isbn10(d: &[u8]) -> bool {
     d.len() == 10 && d.iter().enumerate().map(|(i, &x)| (10 - i as u32) * u32::from(x)).sum::<u32>() % 11 == 0
 }
 
+/// Regions where a parenthesised area code is customarily written without the `0` trunk
+/// prefix (`(11) 91234-5678` in Brazil).
+const AREA_IN_PARENTHESES_WITHOUT_TRUNK: &[Id] = &[Id::BR];
+
 /// A number parsed against `region` written in national form must carry the region's `0`
-/// trunk prefix, a parenthesised area code, or be a mobile number (Indian and Brazilian mobiles
-/// are customarily written without the `0`); NANP numbers must be grouped like one.
+/// trunk prefix, or be a mobile number (Indian and Brazilian mobiles are customarily written
+/// without the `0`), or have a parenthesised area code where that is customary without the
+/// `0`; NANP numbers must be grouped like one.
 fn national_ok(n: &PhoneNumber, region: Id, shape: &Shape) -> bool {
     let Some(meta) = DATABASE.by_id(region.as_ref()) else { return false };
-    if n.code().value() != meta.country_code() {
-        // Dialled with an international prefix (`00 44 …`, `011 49 …`): international form.
-        return nanp_grouping_ok(n, shape);
-    }
-    if n.code().value() == 1 {
+    if n.code().value() != meta.country_code() || n.code().value() == 1 {
+        // NANP, or dialled with an international prefix (`00 44 …`, `011 49 …`).
         return nanp_grouping_ok(n, shape);
     }
     match meta.national_prefix() {
         Some("0") => {
             shape.digits.first() == Some(&0)
-                || shape.parenthesised
                 || n.number_type(&DATABASE) == Type::Mobile
+                || shape.parenthesised && AREA_IN_PARENTHESES_WITHOUT_TRUNK.contains(&region)
         }
         _ => true,
     }
 }
 
 /// North American numbers (country code 1) are written `NPA NXX XXXX`, optionally after a
-/// separate `1`/`+1`: groups `[3, 3, 4]`, `[3, 7]` or `[10]` after that prefix. Other
-/// countries pass.
+/// separate `1`/`+1`: groups `[3, 3, 4]`, `[3, 7]` or `[10]` after that prefix, or all digits
+/// in one run. Other countries pass.
 fn nanp_grouping_ok(n: &PhoneNumber, shape: &Shape) -> bool {
     if n.code().value() != 1 {
         return true;
     }
-    let mut g = shape.groups.as_slice();
-    if g.len() > 1 && g[0] == 1 && shape.digits.first() == Some(&1) {
-        g = &g[1..];
-    } else if shape.international {
-        return false;
+    let g = shape.groups.as_slice();
+    if g.len() == 1 {
+        return true;
     }
+    let g = if g[0] == 1 && shape.digits.first() == Some(&1) { &g[1..] } else { g };
     matches!(g, [3, 3, 4] | [3, 7] | [10])
 }
 
@@ -194,6 +201,7 @@ mod tests {
             ("07911 123456", &[Id::GB]),
             ("+49 30 901820", &[]),
             ("030 901820", &[Id::DE]),
+            ("(030) 901820", &[Id::DE]),
             ("0171/1234567", &[Id::DE]),
             ("+49 171 1234567", &[]),
             ("+33 1 42 68 53 00", &[]),
@@ -239,6 +247,8 @@ mod tests {
             ("+1234567890123456", "too long"),
             ("1234-5678-90", "order-number-like, not a mobile"),
             ("555-12-3456", "SSN shape"),
+            ("078-05-1120", "SSN shape, valid as a German number otherwise"),
+            ("(123) 456-7890", "NANP area code cannot start with 1"),
         ];
         for (s, why) in rows {
             assert!(!is_phone(s, &default_regions()), "{s}: {why}");
