@@ -70,11 +70,21 @@ pub fn kinds() -> Vec<&'static str> {
 /// assert_eq!(card.find_all(&re, text), vec![(13, 32)]);
 /// ```
 pub fn rules(cfg: &PiiConfig) -> Result<Vec<Rule>, String> {
-    let unknown: Vec<&str> =
-        cfg.disable.iter().map(String::as_str).filter(|k| !KINDS.contains(k)).collect();
+    let unknown: Vec<&str> = cfg
+        .disable
+        .iter()
+        .map(String::as_str)
+        .filter(|k| !KINDS.contains(k))
+        .collect();
     if let Some(first) = unknown.first() {
-        let names = unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-        let hint = closest(first).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+        let names = unknown
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let hint = closest(first)
+            .map(|c| format!(" (did you mean `{c}`?)"))
+            .unwrap_or_default();
         return Err(format!(
             "pii.disable: unknown kind {names}{hint}; known kinds: {}",
             KINDS.join(", ")
@@ -136,7 +146,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, &ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, &cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -145,7 +157,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The ASCII digits of `s`, in order.
 pub(crate) fn digits(s: &str) -> Vec<u8> {
-    s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect()
+    s.bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect()
 }
 
 /// Luhn (mod-10) check over decimal digits, the last being the check digit.
@@ -171,7 +186,7 @@ pub fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]
@@ -185,10 +200,23 @@ mod tests {
         kinds.dedup();
         assert_eq!(
             kinds,
-            ["email", "phone", "credit_card", "iban", "us_ssn", "ip_address", "uk_nino", "de_tax_id", "es_dni"]
+            [
+                "email",
+                "phone",
+                "credit_card",
+                "iban",
+                "us_ssn",
+                "ip_address",
+                "uk_nino",
+                "de_tax_id",
+                "es_dni"
+            ]
         );
         assert!(rules.iter().all(|r| r.family == glassbox_core::Family::Pii));
-        assert!(rules.iter().all(|r| r.validate.is_some()), "every PII rule has a validator");
+        assert!(
+            rules.iter().all(|r| r.validate.is_some()),
+            "every PII rule has a validator"
+        );
     }
 
     #[test]
@@ -200,14 +228,23 @@ mod tests {
         };
         let rules = rules(&cfg).unwrap();
         assert!(rules.iter().any(|r| r.kind == "ip_address_private"));
-        assert!(!rules.iter().any(|r| r.kind == "ip_address" || r.kind == "phone"));
+        assert!(!rules
+            .iter()
+            .any(|r| r.kind == "ip_address" || r.kind == "phone"));
     }
 
     #[test]
     fn disabled_section_is_empty_but_still_checked() {
-        let cfg = PiiConfig { enabled: false, ..PiiConfig::default() };
+        let cfg = PiiConfig {
+            enabled: false,
+            ..PiiConfig::default()
+        };
         assert!(rules(&cfg).unwrap().is_empty());
-        let cfg = PiiConfig { enabled: false, disable: vec!["emial".into()], ..PiiConfig::default() };
+        let cfg = PiiConfig {
+            enabled: false,
+            disable: vec!["emial".into()],
+            ..PiiConfig::default()
+        };
         assert!(rules(&cfg).is_err());
     }
 
@@ -218,10 +255,16 @@ mod tests {
             (&["creditcard"], "(did you mean `credit_card`?)"),
             (&["ssn"], "(did you mean `us_ssn`?)"),
             (&["ip"], "(did you mean `ip_address`?)"),
-            (&["phone", "zzzzzzzzzzzz", "ibna"], "unknown kind `zzzzzzzzzzzz`, `ibna`; known kinds"),
+            (
+                &["phone", "zzzzzzzzzzzz", "ibna"],
+                "unknown kind `zzzzzzzzzzzz`, `ibna`; known kinds",
+            ),
         ];
         for (disable, want) in table {
-            let cfg = PiiConfig { disable: disable.iter().map(|s| s.to_string()).collect(), ..PiiConfig::default() };
+            let cfg = PiiConfig {
+                disable: disable.iter().map(|s| s.to_string()).collect(),
+                ..PiiConfig::default()
+            };
             let err = rules(&cfg).unwrap_err();
             assert!(err.contains(want), "{disable:?}: {err}");
             assert!(err.starts_with("pii.disable: "), "{err}");
@@ -230,14 +273,20 @@ mod tests {
 
     #[test]
     fn unknown_phone_region_is_an_error() {
-        let cfg = PiiConfig { phone_regions: vec!["US".into(), "XQ".into()], ..PiiConfig::default() };
+        let cfg = PiiConfig {
+            phone_regions: vec!["US".into(), "XQ".into()],
+            ..PiiConfig::default()
+        };
         let err = rules(&cfg).unwrap_err();
         assert!(err.contains("`XQ`"), "{err}");
     }
 
     #[test]
     fn kinds_match_rules() {
-        let cfg = PiiConfig { private_ip: true, ..PiiConfig::default() };
+        let cfg = PiiConfig {
+            private_ip: true,
+            ..PiiConfig::default()
+        };
         let mut built: Vec<String> = rules(&cfg).unwrap().into_iter().map(|r| r.kind).collect();
         built.dedup();
         assert_eq!(built, kinds());

@@ -32,7 +32,9 @@ struct Negative {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pii").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/pii")
+        .join(name)
 }
 
 /// Rows of a JSONL file with their 1-based line numbers; a bad row fails naming file and line.
@@ -56,10 +58,17 @@ struct Compiled(Vec<(Rule, regex::Regex)>);
 impl Compiled {
     fn new(cfg: &PiiConfig) -> Compiled {
         let rules = pii::rules(cfg).expect("fixture config is valid");
-        Compiled(rules.into_iter().map(|r| {
-            let re = r.compile().unwrap_or_else(|e| panic!("pii.{}: {e}", r.kind));
-            (r, re)
-        }).collect())
+        Compiled(
+            rules
+                .into_iter()
+                .map(|r| {
+                    let re = r
+                        .compile()
+                        .unwrap_or_else(|e| panic!("pii.{}: {e}", r.kind));
+                    (r, re)
+                })
+                .collect(),
+        )
     }
 
     /// Every finding of every rule, sorted: (kind, start, end).
@@ -67,7 +76,11 @@ impl Compiled {
         let mut out: Vec<_> = self
             .0
             .iter()
-            .flat_map(|(rule, re)| rule.find_all(re, text).into_iter().map(|(s, e)| (rule.kind.clone(), s, e)))
+            .flat_map(|(rule, re)| {
+                rule.find_all(re, text)
+                    .into_iter()
+                    .map(|(s, e)| (rule.kind.clone(), s, e))
+            })
             .collect();
         out.sort();
         out
@@ -87,7 +100,11 @@ impl Cache {
 }
 
 fn show(text: &str, found: &[(String, usize, usize)]) -> String {
-    found.iter().map(|(k, s, e)| format!("pii.{k} {s}..{e} {:?}", &text[*s..*e])).collect::<Vec<_>>().join("; ")
+    found
+        .iter()
+        .map(|(k, s, e)| format!("pii.{k} {s}..{e} {:?}", &text[*s..*e]))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[test]
@@ -96,19 +113,36 @@ fn positives_report_exactly_their_value() {
     let mut failures = Vec::new();
     let rows: Vec<(usize, Positive)> = rows("positives.jsonl");
     for (line, row) in &rows {
-        assert!(pii::kinds().contains(&row.kind.as_str()), "positives.jsonl:{line}: unknown kind `{}`", row.kind);
+        assert!(
+            pii::kinds().contains(&row.kind.as_str()),
+            "positives.jsonl:{line}: unknown kind `{}`",
+            row.kind
+        );
         let starts: Vec<usize> = row.text.match_indices(&row.value).map(|(i, _)| i).collect();
-        assert_eq!(starts.len(), 1, "positives.jsonl:{line}: value must occur exactly once in text");
+        assert_eq!(
+            starts.len(),
+            1,
+            "positives.jsonl:{line}: value must occur exactly once in text"
+        );
         let want = vec![(row.kind.clone(), starts[0], starts[0] + row.value.len())];
         let got = cache.get(&row.config).findings(&row.text);
         if got != want {
             failures.push(format!(
                 "positives.jsonl:{line}: {:?}\n  want pii.{} {:?}\n  got  [{}]",
-                row.text, row.kind, row.value, show(&row.text, &got)
+                row.text,
+                row.kind,
+                row.value,
+                show(&row.text, &got)
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} positives failed:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} positives failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -116,15 +150,33 @@ fn negatives_report_nothing() {
     let mut cache = Cache::default();
     let mut failures = Vec::new();
     let rows: Vec<(usize, Negative)> = rows("negatives.jsonl");
-    assert!(rows.len() >= 60, "negatives.jsonl has {} rows, want at least 60", rows.len());
+    assert!(
+        rows.len() >= 60,
+        "negatives.jsonl has {} rows, want at least 60",
+        rows.len()
+    );
     for (line, row) in &rows {
-        assert!(!row.why.trim().is_empty(), "negatives.jsonl:{line}: `why` is empty");
+        assert!(
+            !row.why.trim().is_empty(),
+            "negatives.jsonl:{line}: `why` is empty"
+        );
         let got = cache.get(&row.config).findings(&row.text);
         if !got.is_empty() {
-            failures.push(format!("negatives.jsonl:{line}: {:?} ({})\n  got [{}]", row.text, row.why, show(&row.text, &got)));
+            failures.push(format!(
+                "negatives.jsonl:{line}: {:?} ({})\n  got [{}]",
+                row.text,
+                row.why,
+                show(&row.text, &got)
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} negatives fired:\n{}", failures.len(), rows.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} negatives fired:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -139,14 +191,26 @@ fn positives_cover_every_kind_and_the_phone_formats() {
     let mut national = BTreeSet::new();
     for (line, r) in rows.iter().filter(|(_, r)| r.kind == "phone") {
         let code = if r.value.starts_with('+') {
-            phonenumber::parse(None, &r.value).ok().filter(|n| n.is_valid()).map(|n| n.code().value())
+            phonenumber::parse(None, &r.value)
+                .ok()
+                .filter(|n| n.is_valid())
+                .map(|n| n.code().value())
         } else {
-            r.config.clone().unwrap_or_default().phone_regions.iter().find_map(|region| {
-                let region = region.parse().ok()?;
-                phonenumber::parse(Some(region), &r.value).ok().filter(|n| n.is_valid()).map(|n| n.code().value())
-            })
+            r.config
+                .clone()
+                .unwrap_or_default()
+                .phone_regions
+                .iter()
+                .find_map(|region| {
+                    let region = region.parse().ok()?;
+                    phonenumber::parse(Some(region), &r.value)
+                        .ok()
+                        .filter(|n| n.is_valid())
+                        .map(|n| n.code().value())
+                })
         };
-        let code = code.unwrap_or_else(|| panic!("positives.jsonl:{line}: {:?} does not parse", r.value));
+        let code =
+            code.unwrap_or_else(|| panic!("positives.jsonl:{line}: {:?} does not parse", r.value));
         if r.value.starts_with('+') {
             with_cc.insert(code);
         } else {
@@ -156,27 +220,51 @@ fn positives_cover_every_kind_and_the_phone_formats() {
     // US, UK, DE, FR, IN, JP, BR, AU.
     for code in [1, 44, 49, 33, 91, 81, 55, 61] {
         assert!(with_cc.contains(&code), "no phone positive with +{code}");
-        assert!(national.contains(&code), "no phone positive in national format for +{code}");
+        assert!(
+            national.contains(&code),
+            "no phone positive in national format for +{code}"
+        );
     }
 }
 
 /// All rules any configuration can produce.
 fn all_rules() -> Vec<Rule> {
-    let cfg = PiiConfig { private_ip: true, ..PiiConfig::default() };
-    pii::rules(&cfg).unwrap()
+    let cfg = PiiConfig {
+        private_ip: true,
+        ..PiiConfig::default()
+    };
+    pii::rules(&cfg).expect("the default config with private_ip is valid")
 }
 
 #[test]
 fn every_pattern_is_bounded_and_ascii_bounded() {
     for rule in all_rules() {
-        let hir = regex_syntax::ParserBuilder::new().build().parse(&rule.pattern).unwrap();
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(&rule.pattern)
+            .unwrap();
         let max = hir.properties().maximum_len();
-        assert!(max.is_some_and(|m| m <= 512), "pii.{}: maximum_len {max:?} (want Some(<= 512))", rule.kind);
+        assert!(
+            max.is_some_and(|m| m <= 512),
+            "pii.{}: maximum_len {max:?} (want Some(<= 512))",
+            rule.kind
+        );
         let looks = hir.properties().look_set();
         for look in [Look::WordUnicode, Look::WordUnicodeNegate] {
-            assert!(!looks.contains(look), "pii.{}: uses a Unicode word boundary; use (?-u:\\b)", rule.kind);
+            assert!(
+                !looks.contains(look),
+                "pii.{}: uses a Unicode word boundary; use (?-u:\\b)",
+                rule.kind
+            );
         }
-        assert!(rule.compile().unwrap().capture_names().any(|n| n == Some("s")), "pii.{}: no `s` group", rule.kind);
+        assert!(
+            rule.compile()
+                .unwrap()
+                .capture_names()
+                .any(|n| n == Some("s")),
+            "pii.{}: no `s` group",
+            rule.kind
+        );
     }
 }
 
@@ -191,8 +279,15 @@ fn all_patterns_build_into_one_regex_set() {
     assert_eq!(set.len(), rules.len());
     // The set agrees with the rules on a text that has one of everything.
     let text = "jane.doe@northwind-traders.com, +44 20 7946 0958, 4539 1043 3218 1967, 536-22-8107, 81.2.69.142";
-    let hits: BTreeSet<&str> = set.matches(text).into_iter().map(|i| rules[i].kind.as_str()).collect();
+    let hits: BTreeSet<&str> = set
+        .matches(text)
+        .into_iter()
+        .map(|i| rules[i].kind.as_str())
+        .collect();
     for kind in ["email", "phone", "credit_card", "us_ssn", "ip_address"] {
-        assert!(hits.contains(kind), "RegexSet did not flag pii.{kind}: {hits:?}");
+        assert!(
+            hits.contains(kind),
+            "RegexSet did not flag pii.{kind}: {hits:?}"
+        );
     }
 }

@@ -63,7 +63,7 @@ pub enum Issuer {
 pub fn issuer(digits: &[u8]) -> Option<Issuer> {
     let n = digits.len();
     let prefix = |k: usize| -> u32 { digits.iter().take(k).fold(0, |a, &d| a * 10 + u32::from(d)) };
-    if n < 13 || n > 19 || digits.len() < 6 {
+    if !(13..=19).contains(&n) {
         return None;
     }
     let (p1, p2, p3, p4, p6) = (prefix(1), prefix(2), prefix(3), prefix(4), prefix(6));

@@ -25,10 +25,10 @@ const RESERVED_TLDS: &[&str] = &["example", "test", "invalid", "localhost"];
 const FILE_EXTENSIONS: &[&str] = &[
     "png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "avif", "heic", "css",
     "scss", "less", "js", "mjs", "cjs", "ts", "tsx", "jsx", "vue", "json", "map", "wasm", "woff",
-    "woff2", "ttf", "otf", "eot", "txt", "html", "htm", "xml", "yml", "yaml", "toml", "lock", "pdf",
-    "mp3", "mp4", "wav", "ogg", "webm", "mkv", "avi", "psd", "csv", "tsv", "log", "ini", "cfg",
-    "conf", "bak", "tmp", "jar", "dll", "exe", "whl", "gz", "tgz", "bz2", "xz", "rar", "java",
-    "kt", "swift", "cpp", "hpp", "cc", "hh",
+    "woff2", "ttf", "otf", "eot", "txt", "html", "htm", "xml", "yml", "yaml", "toml", "lock",
+    "pdf", "mp3", "mp4", "wav", "ogg", "webm", "mkv", "avi", "psd", "csv", "tsv", "log", "ini",
+    "cfg", "conf", "bak", "tmp", "jar", "dll", "exe", "whl", "gz", "tgz", "bz2", "xz", "rar",
+    "java", "kt", "swift", "cpp", "hpp", "cc", "hh",
 ];
 
 /// The `pii.email` rule.
@@ -41,7 +41,9 @@ pub fn rule() -> Rule {
 /// `-`; an alphabetic TLD that is not a file extension; not a reserved example domain and not a
 /// service account (`git@`).
 pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else { return false };
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
     if local.is_empty()
         || local.len() > 64
         || local.starts_with('.')
@@ -66,7 +68,9 @@ pub fn is_email(s: &str) -> bool {
             || label.len() > 63
             || label.starts_with('-')
             || label.ends_with('-')
-            || !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
             return false;
         }
@@ -79,7 +83,9 @@ pub fn is_email(s: &str) -> bool {
         return false;
     }
     let lower = domain.to_ascii_lowercase();
-    !RESERVED_DOMAINS.iter().any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
+    !RESERVED_DOMAINS
+        .iter()
+        .any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
 }
 
 #[cfg(test)]

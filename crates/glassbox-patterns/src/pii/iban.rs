@@ -151,14 +151,20 @@ fn pattern() -> String {
         .rev()
         .map(|(bban, ccs)| {
             let (full, rest) = (bban / 4, bban % 4);
-            let mut alt = format!("(?:{})[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{{full}}}", ccs.join("|"));
+            let mut alt = format!(
+                "(?:{})[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{{full}}}",
+                ccs.join("|")
+            );
             if rest > 0 {
                 alt.push_str(&format!(" ?[A-Z0-9]{{{rest}}}"));
             }
             alt
         })
         .collect();
-    format!(r"(?:^|[^0-9A-Za-z_])(?P<s>{})(?-u:\b)", alternatives.join("|"))
+    format!(
+        r"(?:^|[^0-9A-Za-z_])(?P<s>{})(?-u:\b)",
+        alternatives.join("|")
+    )
 }
 
 /// Whether `s` is an IBAN: a registered country, its exact length, its BBAN format, spaces
@@ -180,7 +186,8 @@ pub fn is_iban(s: &str) -> bool {
         return false;
     }
     let check = &compact[2..4];
-    if !check.bytes().all(|b| b.is_ascii_digit()) || check == "00" || check == "01" || check == "99" {
+    if !check.bytes().all(|b| b.is_ascii_digit()) || check == "00" || check == "01" || check == "99"
+    {
         return false;
     }
     if !bban_matches(&compact[4..], spec) {
@@ -205,7 +212,9 @@ fn bban_matches(bban: &str, spec: &str) -> bool {
                 let ok = match c {
                     b'n' => head.iter().all(u8::is_ascii_digit),
                     b'a' => head.iter().all(u8::is_ascii_uppercase),
-                    _ => head.iter().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+                    _ => head
+                        .iter()
+                        .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
                 };
                 if !ok {
                     return false;
@@ -265,7 +274,11 @@ mod tests {
             ("DE7551210800124512619", false, "one character short"),
             ("DE89370400440532013000", false, "published specimen"),
             ("GB33BUKB20201555555555", true, "GB"),
-            ("GB33 1UKB 2020 1555 5555 55", false, "GB bank code must be letters"),
+            (
+                "GB33 1UKB 2020 1555 5555 55",
+                false,
+                "GB bank code must be letters",
+            ),
             ("XX75512108001245126199", false, "unknown country"),
             ("NO9386011117947", true, "shortest (NO)"),
             ("FR7630006000011234567890189", true, "FR"),
@@ -278,7 +291,10 @@ mod tests {
     #[test]
     fn registry_is_consistent() {
         for &(cc, len, spec) in REGISTRY {
-            assert!(cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_uppercase()), "{cc}");
+            assert!(
+                cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_uppercase()),
+                "{cc}"
+            );
             let bban: usize = spec
                 .split(|c: char| !c.is_ascii_digit())
                 .filter(|p| !p.is_empty())

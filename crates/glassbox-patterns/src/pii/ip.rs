@@ -62,7 +62,11 @@ pub fn classify(s: &str) -> Option<Class> {
     } else {
         IpAddr::V4(s.parse::<Ipv4Addr>().ok()?)
     };
-    Some(if is_public(addr) { Class::Public } else { Class::Private })
+    Some(if is_public(addr) {
+        Class::Public
+    } else {
+        Class::Private
+    })
 }
 
 /// Whether `addr` is a globally routable unicast address (outside every IANA special-purpose

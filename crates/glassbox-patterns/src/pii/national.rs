@@ -30,7 +30,9 @@ const ES_DNI_PATTERN: &str = concat!(
 
 /// The `pii.uk_nino` rule (no check digit exists: allocation rules only, score 0.9).
 pub(crate) fn uk_nino_rule() -> Rule {
-    Rule::new(Family::Pii, "uk_nino", NINO_PATTERN).validate(is_uk_nino).score(0.9)
+    Rule::new(Family::Pii, "uk_nino", NINO_PATTERN)
+        .validate(is_uk_nino)
+        .score(0.9)
 }
 
 /// The `pii.de_tax_id` rule.
@@ -79,11 +81,17 @@ pub fn is_de_tax_id(s: &str) -> bool {
         counts[usize::from(x)] += 1;
     }
     let repeated: Vec<usize> = (0..10).filter(|&i| counts[i] > 1).collect();
-    let [r] = repeated.as_slice() else { return false };
+    let [r] = repeated.as_slice() else {
+        return false;
+    };
     if counts[*r] > 3 {
         return false;
     }
-    if counts[*r] == 3 && d[..10].windows(3).any(|w| w.iter().all(|&x| usize::from(x) == *r)) {
+    if counts[*r] == 3
+        && d[..10]
+            .windows(3)
+            .any(|w| w.iter().all(|&x| usize::from(x) == *r))
+    {
         return false;
     }
     de_tax_check_digit(&d[..10]) == d[10]
@@ -123,7 +131,9 @@ pub fn is_es_dni(s: &str) -> bool {
         d if d.is_ascii_digit() => u32::from(d - b'0'),
         _ => return false,
     };
-    let Ok(rest) = compact[1..8].parse::<u32>() else { return false };
+    let Ok(rest) = compact[1..8].parse::<u32>() else {
+        return false;
+    };
     let n = lead * 10_000_000 + rest;
     LETTERS[(n % 23) as usize] == b[8] && compact != "12345678Z" && n != 0
 }

@@ -51,12 +51,16 @@ pub(crate) fn rule(regions: Arc<[Id]>) -> Rule {
 /// Whether `s` is a valid phone number: `+…` parsed as international, anything else as a
 /// number of one of `regions`, after the shape checks in [`plausible_shape`].
 pub fn is_phone(s: &str, regions: &[Id]) -> bool {
-    let Some(shape) = plausible_shape(s) else { return false };
+    let Some(shape) = plausible_shape(s) else {
+        return false;
+    };
     if shape.international {
-        return phonenumber::parse(None, s).is_ok_and(|n| n.is_valid() && nanp_grouping_ok(&n, &shape));
+        return phonenumber::parse(None, s)
+            .is_ok_and(|n| n.is_valid() && nanp_grouping_ok(&n, &shape));
     }
     regions.iter().any(|&region| {
-        phonenumber::parse(Some(region), s).is_ok_and(|n| n.is_valid() && national_ok(&n, region, &shape))
+        phonenumber::parse(Some(region), s)
+            .is_ok_and(|n| n.is_valid() && national_ok(&n, region, &shape))
     })
 }
 
@@ -89,17 +93,25 @@ pub fn plausible_shape(s: &str) -> Option<Shape> {
     if digits.len() < 7 || digits.len() > 15 || (international && digits.len() < 8) {
         return None;
     }
-    let groups: Vec<&str> =
-        s.split(|c: char| !c.is_ascii_digit()).filter(|g| !g.is_empty()).collect();
+    let groups: Vec<&str> = s
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
     let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
-    let separators: Vec<char> =
-        s.chars().filter(|c| matches!(c, ' ' | '.' | '-' | '/')).collect();
+    let separators: Vec<char> = s
+        .chars()
+        .filter(|c| matches!(c, ' ' | '.' | '-' | '/'))
+        .collect();
     let parenthesised = s.contains('(');
     if !international {
         if starts_with_date(&groups) {
             return None;
         }
-        if !separators.is_empty() && separators.iter().all(|&c| c == '.') && lens.len() == 4 && lens.iter().all(|&l| l <= 3) {
+        if !separators.is_empty()
+            && separators.iter().all(|&c| c == '.')
+            && lens.len() == 4
+            && lens.iter().all(|&l| l <= 3)
+        {
             return None;
         }
         if lens.len() == 6 && lens.iter().all(|&l| l == 2) {
@@ -115,13 +127,22 @@ pub fn plausible_shape(s: &str) -> Option<Shape> {
     if digits.len() == 13 && (digits.starts_with(&[9, 7, 8]) || digits.starts_with(&[9, 7, 9])) {
         return None;
     }
-    if digits.len() == 10 && lens.len() == 4 && separators.iter().all(|&c| c == '-') && isbn10(&digits) {
+    if digits.len() == 10
+        && lens.len() == 4
+        && separators.iter().all(|&c| c == '-')
+        && isbn10(&digits)
+    {
         return None;
     }
     if !international && digits.len() >= 13 && luhn(&digits) && card::issuer(&digits).is_some() {
         return None;
     }
-    Some(Shape { international, groups: lens, parenthesised, digits })
+    Some(Shape {
+        international,
+        groups: lens,
+        parenthesised,
+        digits,
+    })
 }
 
 /// `YYYY-MM-DD…`, `DD.MM.YYYY…` or `MM/DD/YYYY…` at the start of the candidate.
@@ -138,7 +159,13 @@ fn starts_with_date(groups: &[&str]) -> bool {
 
 /// ISBN-10 check digit (digits only; an `X` check digit never reaches here).
 fn isbn10(d: &[u8]) -> bool {
-    d.len() == 10 && d.iter().enumerate().map(|(i, &x)| (10 - i as u32) * u32::from(x)).sum::<u32>() % 11 == 0
+    d.len() == 10
+        && d.iter()
+            .enumerate()
+            .map(|(i, &x)| (10 - i as u32) * u32::from(x))
+            .sum::<u32>()
+            % 11
+            == 0
 }
 
 /// Regions where a parenthesised area code is customarily written without the `0` trunk
@@ -150,7 +177,9 @@ const AREA_IN_PARENTHESES_WITHOUT_TRUNK: &[Id] = &[Id::BR];
 /// without the `0`), or have a parenthesised area code where that is customary without the
 /// `0`; NANP numbers must be grouped like one.
 fn national_ok(n: &PhoneNumber, region: Id, shape: &Shape) -> bool {
-    let Some(meta) = DATABASE.by_id(region.as_ref()) else { return false };
+    let Some(meta) = DATABASE.by_id(region.as_ref()) else {
+        return false;
+    };
     if n.code().value() != meta.country_code() || n.code().value() == 1 {
         // NANP, or dialled with an international prefix (`00 44 …`, `011 49 …`).
         return nanp_grouping_ok(n, shape);
@@ -176,7 +205,11 @@ fn nanp_grouping_ok(n: &PhoneNumber, shape: &Shape) -> bool {
     if g.len() == 1 {
         return true;
     }
-    let g = if g[0] == 1 && shape.digits.first() == Some(&1) { &g[1..] } else { g };
+    let g = if g[0] == 1 && shape.digits.first() == Some(&1) {
+        &g[1..]
+    } else {
+        g
+    };
     matches!(g, [3, 3, 4] | [3, 7] | [10])
 }
 
@@ -219,8 +252,15 @@ mod tests {
             ("0044 20 7946 0958", &[Id::DE]),
         ];
         for (s, regions) in rows {
-            let regions = if regions.is_empty() { default_regions() } else { regions.to_vec() };
-            assert!(is_phone(s, &regions), "{s} should be a phone number in {regions:?}");
+            let regions = if regions.is_empty() {
+                default_regions()
+            } else {
+                regions.to_vec()
+            };
+            assert!(
+                is_phone(s, &regions),
+                "{s} should be a phone number in {regions:?}"
+            );
         }
     }
 
@@ -247,7 +287,10 @@ mod tests {
             ("+1234567890123456", "too long"),
             ("1234-5678-90", "order-number-like, not a mobile"),
             ("555-12-3456", "SSN shape"),
-            ("078-05-1120", "SSN shape, valid as a German number otherwise"),
+            (
+                "078-05-1120",
+                "SSN shape, valid as a German number otherwise",
+            ),
             ("(123) 456-7890", "NANP area code cannot start with 1"),
         ];
         for (s, why) in rows {
