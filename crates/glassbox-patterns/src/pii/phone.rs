@@ -83,6 +83,7 @@ pub struct Shape {
 /// - dotted quads (`10.20.30.40`: an IP address or a version);
 /// - six two-digit groups (`00-1A-…`-style MAC addresses written with digits only);
 /// - the US SSN shape `AAA-GG-SSSS` (that is `pii.us_ssn`'s);
+/// - decimals (`0.5 0.25 0.125`: a space-separated part starting `0.`);
 /// - ISBN-13 (`978…`/`979…`) and hyphenated ISBN-10 with a valid check digit;
 /// - 13–15 digits that pass Luhn with a card issuer prefix (a card number);
 /// - digit runs with no separator, `+` or parenthesis unless they start with a `0` trunk or
@@ -118,6 +119,9 @@ pub fn plausible_shape(s: &str) -> Option<Shape> {
             return None;
         }
         if lens == [3, 2, 4] && separators.iter().all(|&c| c == '-') {
+            return None;
+        }
+        if s.split(' ').any(|part| part.starts_with("0.")) {
             return None;
         }
         if separators.is_empty() && !parenthesised && digits[0] != 0 {
