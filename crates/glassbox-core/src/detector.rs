@@ -46,7 +46,10 @@ pub struct DetectorError {
 impl DetectorError {
     /// Creates an error for `detector`.
     pub fn new(detector: impl Into<String>, reason: impl Into<String>) -> Self {
-        DetectorError { detector: detector.into(), reason: reason.into() }
+        DetectorError {
+            detector: detector.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -76,5 +79,11 @@ pub trait Detector: Send + Sync + 'static {
     /// need 1 UTF-8 character, so at least 4).
     fn lookbehind(&self) -> usize {
         4
+    }
+
+    /// Identity of the detector's rules or model for the audit trail (e.g. a sha256 over its
+    /// patterns). Empty when unknown.
+    fn digest(&self) -> String {
+        String::new()
     }
 }

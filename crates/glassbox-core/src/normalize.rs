@@ -11,6 +11,9 @@
 
 use std::collections::VecDeque;
 
+/// The longest suffix of original text the stream normaliser holds back.
+pub const MAX_PENDING: usize = 64;
+
 /// One segment of the map: normalised bytes `[norm_start, next.norm_start)` come from original
 /// bytes `[orig_start, orig_end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,7 +92,9 @@ impl OffsetMap {
     fn seg_index(&self, norm: usize) -> usize {
         // Last segment whose norm_start <= norm (empty replaced segments share a norm_start with
         // their successor; the partition point finds the last of them).
-        self.segs.partition_point(|s| s.norm_start <= norm).saturating_sub(1)
+        self.segs
+            .partition_point(|s| s.norm_start <= norm)
+            .saturating_sub(1)
     }
 
     fn seg_norm_end(&self, i: usize) -> usize {
@@ -114,7 +119,10 @@ impl OffsetMap {
     /// The original offset where the span ending at normalised `norm` (exclusive) ends.
     pub fn orig_end(&self, norm: usize) -> usize {
         if norm == 0 {
-            return self.segs.front().map_or(0, |s| s.orig_start.min(s.orig_end));
+            return self
+                .segs
+                .front()
+                .map_or(0, |s| s.orig_start.min(s.orig_end));
         }
         let s = self.segs[self.seg_index(norm - 1)];
         if s.identity {

@@ -115,9 +115,34 @@ pub fn shannon_entropy(s: &str) -> f32 {
 pub fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
-        "example", "your_", "your-", "yourkey", "placeholder", "changeme", "change_me", "dummy",
-        "sample", "redacted", "<", ">", "${", "{{", "%(", "xxxx", "****", "...", "…", "insert",
-        "replace_me", "replaceme", "todo", "fixme", "fake", "test_key", "not_a_real", "notreal",
+        "example",
+        "your_",
+        "your-",
+        "yourkey",
+        "placeholder",
+        "changeme",
+        "change_me",
+        "dummy",
+        "sample",
+        "redacted",
+        "<",
+        ">",
+        "${",
+        "{{",
+        "%(",
+        "xxxx",
+        "****",
+        "...",
+        "…",
+        "insert",
+        "replace_me",
+        "replaceme",
+        "todo",
+        "fixme",
+        "fake",
+        "test_key",
+        "not_a_real",
+        "notreal",
     ];
     if MARKERS.iter().any(|m| lower.contains(m)) {
         return true;
@@ -164,13 +189,19 @@ impl Rule {
         let mut out = Vec::new();
         let mut at = 0;
         while at <= text.len() {
-            let Some(caps) = re.captures_at(text, at) else { break };
+            let Some(caps) = re.captures_at(text, at) else {
+                break;
+            };
             #[allow(clippy::unwrap_used)] // group 0 always participates
             let whole = caps.get(0).unwrap();
             let span = group.and_then(|g| caps.get(g)).unwrap_or(whole);
             if self.accepts(span.as_str()) {
                 out.push((span.start(), span.end()));
-                at = if whole.end() > whole.start() { whole.end() } else { next_char(text, whole.end()) };
+                at = if whole.end() > whole.start() {
+                    whole.end()
+                } else {
+                    next_char(text, whole.end())
+                };
             } else {
                 at = next_char(text, whole.start());
             }
@@ -181,7 +212,10 @@ impl Rule {
 
 /// The char boundary after `i` (or `len + 1` at the end, to stop loops).
 pub(crate) fn next_char(text: &str, i: usize) -> usize {
-    text[i..].chars().next().map_or(text.len() + 1, |c| i + c.len_utf8())
+    text[i..]
+        .chars()
+        .next()
+        .map_or(text.len() + 1, |c| i + c.len_utf8())
 }
 
 #[cfg(test)]
@@ -190,10 +224,20 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        for p in ["YOUR_API_KEY", "sk_live_xxxxxxxxxxxxxxxx", "${GITHUB_TOKEN}", "<token>", "AKIAIOSFODNN7EXAMPLE", "aaaaaaaaaaaaaaaaaaaa"] {
+        for p in [
+            "YOUR_API_KEY",
+            "sk_live_xxxxxxxxxxxxxxxx",
+            "${GITHUB_TOKEN}",
+            "<token>",
+            "AKIAIOSFODNN7EXAMPLE",
+            "aaaaaaaaaaaaaaaaaaaa",
+        ] {
             assert!(is_placeholder(p), "{p}");
         }
-        for r in ["ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT"] {
+        for r in [
+            "ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT",
+        ] {
             assert!(!is_placeholder(r), "{r}");
         }
     }
