@@ -291,3 +291,36 @@ fn all_patterns_build_into_one_regex_set() {
         );
     }
 }
+
+#[test]
+fn compiled_rule_set_agrees_with_reference_semantics_on_every_fixture() {
+    use glassbox_core::Detector;
+    let mut texts: Vec<(String, Option<PiiConfig>)> = Vec::new();
+    for (_, r) in rows::<Positive>("positives.jsonl") {
+        texts.push((r.text, r.config));
+    }
+    for (_, r) in rows::<Negative>("negatives.jsonl") {
+        texts.push((r.text, r.config));
+    }
+    let mut cache = Cache::default();
+    let mut sets: BTreeMap<String, glassbox_patterns::RuleSet> = BTreeMap::new();
+    for (text, cfg) in &texts {
+        let want = cache.get(cfg).findings(text);
+        let resolved = cfg.clone().unwrap_or_default();
+        let set = sets.entry(format!("{resolved:?}")).or_insert_with(|| {
+            glassbox_patterns::RuleSet::compile("pii", pii::rules(&resolved).expect("valid"))
+                .expect("PII rules compile into one RuleSet")
+        });
+        let mut out = Vec::new();
+        set.detect(text, 0, &mut out).expect("detect runs");
+        let mut got: Vec<(String, usize, usize)> = out
+            .into_iter()
+            .map(|m| {
+                let kind = m.category.as_str().trim_start_matches("pii.").to_string();
+                (kind, m.start, m.end)
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{text:?}");
+    }
+}
