@@ -26,6 +26,26 @@ const PATTERN: &str = concat!(
     r"(?-u:\b)",
 );
 
+/// Entries in the phone metadata's regex cache. The `phonenumber` crate keeps the compiled
+/// regexes of its metadata in one LRU cache of 100 entries; validating against several regions
+/// (and `+cc` numbers of any region) touches more than that, and every miss recompiles a regex
+/// (~0.1 ms). A few hundred entries are used in practice.
+const METADATA_REGEX_CACHE: usize = 2048;
+
+/// Makes the metadata's regex cache large enough to stop recompiling (once per process).
+fn enlarge_metadata_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let cache = DATABASE.cache();
+        let mut guard = cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard.capacity() < METADATA_REGEX_CACHE {
+            guard.set_capacity(METADATA_REGEX_CACHE);
+        }
+    });
+}
+
 /// Parses `pii.phone_regions` into metadata ids.
 ///
 /// # Errors
@@ -45,22 +65,28 @@ pub(crate) fn regions(names: &[String]) -> Result<Arc<[Id]>, String> {
 /// The `pii.phone` rule: numbers with `+country` are parsed as international, the others as
 /// numbers of each region in `regions` in turn.
 pub(crate) fn rule(regions: Arc<[Id]>) -> Rule {
+    enlarge_metadata_cache();
     Rule::new(Family::Pii, "phone", PATTERN).validate(move |s| is_phone(s, &regions))
 }
 
 /// Whether `s` is a valid phone number: `+…` parsed as international, anything else as a
 /// number of one of `regions`, after the shape checks in [`plausible_shape`].
 pub fn is_phone(s: &str, regions: &[Id]) -> bool {
+    enlarge_metadata_cache();
     let Some(shape) = plausible_shape(s) else {
         return false;
     };
+    // Parsing and validating costs tens of microseconds per region (the metadata's regex cache
+    // hashes each pattern's source on every use), so regions that cannot accept the candidate's
+    // shape are skipped before parsing.
     if shape.international {
         return phonenumber::parse(None, s)
-            .is_ok_and(|n| n.is_valid() && nanp_grouping_ok(&n, &shape));
+            .is_ok_and(|n| n.is_valid() && (n.code().value() != 1 || nanp_grouping_ok(&shape)));
     }
     regions.iter().any(|&region| {
-        phonenumber::parse(Some(region), s)
-            .is_ok_and(|n| n.is_valid() && national_ok(&n, region, &shape))
+        worth_parsing(region, &shape)
+            && phonenumber::parse(Some(region), s)
+                .is_ok_and(|n| n.is_valid() && national_ok(&n, region, &shape))
     })
 }
 
@@ -172,27 +198,49 @@ fn isbn10(d: &[u8]) -> bool {
             == 0
 }
 
-/// Regions where a parenthesised area code is customarily written without the `0` trunk
-/// prefix (`(11) 91234-5678` in Brazil).
+/// Regions whose mobile numbers are customarily written without the `0` trunk prefix
+/// (`98765 43210` in India, `91234-5678` in Brazil).
+const TRUNK_OFTEN_OMITTED: &[Id] = &[Id::IN, Id::BR];
+
+/// Regions where a parenthesised area code is customarily written without the `0` trunk prefix
+/// (`(11) 3456-7890` in Brazil).
 const AREA_IN_PARENTHESES_WITHOUT_TRUNK: &[Id] = &[Id::BR];
 
+/// Whether parsing `shape` against `region` could succeed the checks in [`national_ok`]: a
+/// leading `0` needs a region with a `0` trunk prefix (or NANP's `011` international prefix);
+/// a NANP region needs NANP grouping; a `0`-trunk region needs the `0` unless it is in
+/// [`TRUNK_OFTEN_OMITTED`].
+fn worth_parsing(region: Id, shape: &Shape) -> bool {
+    let Some(meta) = DATABASE.by_id(region.as_ref()) else {
+        return false;
+    };
+    let trunk0 = meta.national_prefix() == Some("0");
+    if shape.digits.first() == Some(&0) {
+        return trunk0 || shape.digits.starts_with(&[0, 1, 1]) || meta.national_prefix().is_none();
+    }
+    if meta.country_code() == 1 {
+        return nanp_grouping_ok(shape);
+    }
+    !trunk0 || TRUNK_OFTEN_OMITTED.contains(&region)
+}
+
 /// A number parsed against `region` written in national form must carry the region's `0`
-/// trunk prefix, or be a mobile number (Indian and Brazilian mobiles are customarily written
-/// without the `0`), or have a parenthesised area code where that is customary without the
-/// `0`; NANP numbers must be grouped like one.
+/// trunk prefix, or be a mobile number where that is customarily written without it
+/// ([`TRUNK_OFTEN_OMITTED`]), or have a parenthesised area code where that is customary
+/// ([`AREA_IN_PARENTHESES_WITHOUT_TRUNK`]); NANP numbers must be grouped like one.
 fn national_ok(n: &PhoneNumber, region: Id, shape: &Shape) -> bool {
     let Some(meta) = DATABASE.by_id(region.as_ref()) else {
         return false;
     };
     if n.code().value() != meta.country_code() || n.code().value() == 1 {
         // NANP, or dialled with an international prefix (`00 44 …`, `011 49 …`).
-        return nanp_grouping_ok(n, shape);
+        return n.code().value() != 1 || nanp_grouping_ok(shape);
     }
     match meta.national_prefix() {
         Some("0") => {
             shape.digits.first() == Some(&0)
-                || n.number_type(&DATABASE) == Type::Mobile
                 || shape.parenthesised && AREA_IN_PARENTHESES_WITHOUT_TRUNK.contains(&region)
+                || TRUNK_OFTEN_OMITTED.contains(&region) && n.number_type(&DATABASE) == Type::Mobile
         }
         _ => true,
     }
@@ -200,11 +248,8 @@ fn national_ok(n: &PhoneNumber, region: Id, shape: &Shape) -> bool {
 
 /// North American numbers (country code 1) are written `NPA NXX XXXX`, optionally after a
 /// separate `1`/`+1`: groups `[3, 3, 4]`, `[3, 7]` or `[10]` after that prefix, or all digits
-/// in one run. Other countries pass.
-fn nanp_grouping_ok(n: &PhoneNumber, shape: &Shape) -> bool {
-    if n.code().value() != 1 {
-        return true;
-    }
+/// in one run.
+fn nanp_grouping_ok(shape: &Shape) -> bool {
     let g = shape.groups.as_slice();
     if g.len() == 1 {
         return true;
