@@ -31,6 +31,12 @@ use glassbox_core::policy::PiiConfig;
 
 use crate::Rule;
 
+/// The most bytes a PII pattern consumes before its reported span (the group `s`): one
+/// character of context (≤ 4 bytes) for most kinds, up to `·ABC␠` for phone numbers and cards.
+/// A caller that searches from an offset `from` must start the search this many bytes earlier
+/// (on a char boundary) to see the same context a whole-text search sees.
+pub const MAX_LEADING_CONTEXT: usize = 8;
+
 /// Kinds reported by [`rules`], as `pii.<kind>`; names accepted in `pii.disable`.
 const KINDS: &[&str] = &[
     "email",

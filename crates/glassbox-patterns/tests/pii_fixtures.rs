@@ -269,6 +269,21 @@ fn every_pattern_is_bounded_and_ascii_bounded() {
 }
 
 #[test]
+fn leading_context_is_bounded_by_the_published_constant() {
+    for rule in all_rules() {
+        let at = rule.pattern.find("(?P<s>").expect("every PII pattern has an `s` group");
+        let prefix = &rule.pattern[..at];
+        let hir = regex_syntax::ParserBuilder::new().build().parse(prefix).unwrap();
+        let max = hir.properties().maximum_len().expect("bounded prefix");
+        assert!(
+            max <= pii::MAX_LEADING_CONTEXT,
+            "pii.{}: {max} bytes of leading context in {prefix:?}",
+            rule.kind
+        );
+    }
+}
+
+#[test]
 fn all_patterns_build_into_one_regex_set() {
     let rules = all_rules();
     let set = regex::RegexSetBuilder::new(rules.iter().map(|r| r.pattern.as_str()))
