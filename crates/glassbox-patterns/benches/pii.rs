@@ -5,6 +5,7 @@
 //! Run: `cargo bench -p glassbox-patterns --bench pii -- --warm-up-time 1 --measurement-time 3`
 
 #![allow(missing_docs)]
+#![allow(clippy::unwrap_used)] // a bench that cannot build its input should stop loudly
 
 mod common;
 

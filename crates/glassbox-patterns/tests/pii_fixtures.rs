@@ -271,9 +271,15 @@ fn every_pattern_is_bounded_and_ascii_bounded() {
 #[test]
 fn leading_context_is_bounded_by_the_published_constant() {
     for rule in all_rules() {
-        let at = rule.pattern.find("(?P<s>").expect("every PII pattern has an `s` group");
+        let at = rule
+            .pattern
+            .find("(?P<s>")
+            .expect("every PII pattern has an `s` group");
         let prefix = &rule.pattern[..at];
-        let hir = regex_syntax::ParserBuilder::new().build().parse(prefix).unwrap();
+        let hir = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(prefix)
+            .unwrap();
         let max = hir.properties().maximum_len().expect("bounded prefix");
         assert!(
             max <= pii::MAX_LEADING_CONTEXT,
