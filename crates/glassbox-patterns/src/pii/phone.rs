@@ -57,7 +57,13 @@ pub(crate) fn regions(names: &[String]) -> Result<Arc<[Id]>, String> {
             Id::from_str(r)
                 .ok()
                 .filter(|id| DATABASE.by_id(id.as_ref()).is_some())
-                .ok_or_else(|| format!("pii.phone_regions: `{r}` is not a region with phone-number metadata (ISO 3166 alpha-2, e.g. US, GB, DE)"))
+                .ok_or_else(|| {
+                    let hint = if r == "UK" { " (the United Kingdom is `GB`)" } else { "" };
+                    format!(
+                        "pii.phone_regions: `{r}` is not a region with phone-number metadata{hint}; \
+                         use ISO 3166 alpha-2 codes such as US, GB, DE"
+                    )
+                })
         })
         .collect()
 }
@@ -360,5 +366,7 @@ mod tests {
         assert!(regions(&["US".into(), "JP".into()]).is_ok());
         let err = regions(&["US".into(), "QX".into()]).unwrap_err();
         assert!(err.contains("`QX`"), "{err}");
+        let err = regions(&["UK".into()]).unwrap_err();
+        assert!(err.contains("`GB`"), "{err}");
     }
 }
