@@ -93,7 +93,9 @@ impl OffsetMap {
     /// the non-empty segment containing `norm`: empty segments (removed characters) share their
     /// `norm_start` with a later segment, so the partition point passes them.
     fn seg_index(&self, norm: usize) -> usize {
-        self.segs.partition_point(|s| s.norm_start <= norm).saturating_sub(1)
+        self.segs
+            .partition_point(|s| s.norm_start <= norm)
+            .saturating_sub(1)
     }
 
     fn seg_norm_end(&self, i: usize) -> usize {
@@ -104,7 +106,9 @@ impl OffsetMap {
     fn front(&self) -> (usize, usize) {
         self.segs
             .front()
-            .map_or((self.norm_len, self.orig_len), |s| (s.norm_start, s.orig_start))
+            .map_or((self.norm_len, self.orig_len), |s| {
+                (s.norm_start, s.orig_start)
+            })
     }
 
     /// The original offset where normalised byte `norm` starts (for a span start). Removed
@@ -267,13 +271,25 @@ mod tests {
         assert_eq!((m.norm_len(), m.orig_len()), (5, 16));
         assert_eq!(m.orig_span(0, 5), (6, 11), "smallest covering span");
         assert_eq!(m.orig_span(0, 0), (6, 6));
-        assert_eq!(m.orig_start(5), 16, "past the end: where the next byte would start");
+        assert_eq!(
+            m.orig_start(5),
+            16,
+            "past the end: where the next byte would start"
+        );
         assert_eq!(m.orig_end(5), 11);
         assert_eq!(m.orig_end(7), 11, "clamped to the end");
         assert_eq!(m.boundary_at_or_before(0), 0);
-        assert_eq!(m.orig_at_boundary(0), 6, "leading removals go out before the boundary");
+        assert_eq!(
+            m.orig_at_boundary(0),
+            6,
+            "leading removals go out before the boundary"
+        );
         assert_eq!(m.orig_at_boundary(3), 9);
-        assert_eq!(m.orig_at_boundary(5), 16, "trailing removals go out with the end");
+        assert_eq!(
+            m.orig_at_boundary(5),
+            16,
+            "trailing removals go out with the end"
+        );
     }
 
     #[test]
@@ -306,7 +322,11 @@ mod tests {
         assert_eq!(m.boundary_at_or_before(9), 5);
         assert_eq!(m.orig_at_boundary(1), 1);
         assert_eq!(m.orig_at_boundary(4), 4);
-        assert_eq!(m.orig_span(2, 3), (1, 4), "any byte of the piece maps to all of it");
+        assert_eq!(
+            m.orig_span(2, 3),
+            (1, 4),
+            "any byte of the piece maps to all of it"
+        );
     }
 
     #[test]

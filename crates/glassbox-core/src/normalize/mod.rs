@@ -128,7 +128,11 @@ impl StreamNormalizer {
             let done = scan::normalize_prefix(rest, false, out, map);
             self.pending.push_str(&rest[done..]);
         }
-        debug_assert!(self.pending.len() <= MAX_PENDING, "pending {} bytes", self.pending.len());
+        debug_assert!(
+            self.pending.len() <= MAX_PENDING,
+            "pending {} bytes",
+            self.pending.len()
+        );
     }
 
     /// Normalises everything still pending (end of stream).
@@ -148,4 +152,3 @@ pub fn normalize(text: &str) -> (String, OffsetMap) {
     n.finish(&mut out, &mut map);
     (out, map)
 }
-

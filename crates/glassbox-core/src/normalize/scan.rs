@@ -23,15 +23,23 @@ const HEX_DIGITS_MAX: usize = 6;
 /// The scan's only state is its position, which is always a segment start; it stops only where
 /// deciding would need text it has not seen. Restarting it at the returned offset therefore
 /// continues exactly as a scan of the whole text would.
-pub(super) fn normalize_prefix(text: &str, eos: bool, out: &mut String, map: &mut OffsetMap) -> usize {
+pub(super) fn normalize_prefix(
+    text: &str,
+    eos: bool,
+    out: &mut String,
+    map: &mut OffsetMap,
+) -> usize {
     let bytes = text.as_bytes();
     let mut scratch = String::new();
     let mut pos = 0;
     while pos < bytes.len() {
         let b = bytes[pos];
         if b == b'&' || b == b'%' {
-            let parsed =
-                if b == b'&' { parse_entity(&bytes[pos..], eos) } else { parse_percent(&bytes[pos..], eos) };
+            let parsed = if b == b'&' {
+                parse_entity(&bytes[pos..], eos)
+            } else {
+                parse_percent(&bytes[pos..], eos)
+            };
             match parsed {
                 Parsed::Char { len, ch } => {
                     emit_decoded(ch, len, &mut scratch, out, map);
@@ -91,13 +99,18 @@ fn plain_ascii_len(bytes: &[u8]) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        if w & HI != 0 || has_zero(w ^ (LO * u64::from(b'&'))) || has_zero(w ^ (LO * u64::from(b'%')))
+        if w & HI != 0
+            || has_zero(w ^ (LO * u64::from(b'&')))
+            || has_zero(w ^ (LO * u64::from(b'%')))
         {
             break;
         }
         n += 8;
     }
-    n + bytes[n..].iter().take_while(|&&b| b < 0x80 && b != b'&' && b != b'%').count()
+    n + bytes[n..]
+        .iter()
+        .take_while(|&&b| b < 0x80 && b != b'&' && b != b'%')
+        .count()
 }
 
 // === segments ===
@@ -127,7 +140,8 @@ fn boundary_before(c: char) -> bool {
                 first.get_or_insert(d);
             });
             first.is_some_and(|d| {
-                canonical_combining_class(d) == 0 && is_nfc_quick(std::iter::once(d)) == IsNormalized::Yes
+                canonical_combining_class(d) == 0
+                    && is_nfc_quick(std::iter::once(d)) == IsNormalized::Yes
             })
         }
     }
@@ -235,7 +249,11 @@ enum Parsed {
 ///   legacy names (`&amp`, `&lt`, `&eacute`, …) and only when the name is not followed by a
 ///   letter or digit: `&amp x` decodes, `&ampx` does not (as in HTML attribute values).
 fn parse_entity(s: &[u8], eos: bool) -> Parsed {
-    let need_more = if eos { Parsed::Literal } else { Parsed::NeedMore };
+    let need_more = if eos {
+        Parsed::Literal
+    } else {
+        Parsed::NeedMore
+    };
     match s.get(1) {
         None => need_more,
         Some(b'#') => {
@@ -244,8 +262,15 @@ fn parse_entity(s: &[u8], eos: bool) -> Parsed {
                 Some(b'x' | b'X') => (true, 3),
                 Some(_) => (false, 2),
             };
-            let (radix, max) = if hex { (16, HEX_DIGITS_MAX) } else { (10, DEC_DIGITS_MAX) };
-            let digits = s[digits_at..].iter().take_while(|b| char::from(**b).is_digit(radix)).count();
+            let (radix, max) = if hex {
+                (16, HEX_DIGITS_MAX)
+            } else {
+                (10, DEC_DIGITS_MAX)
+            };
+            let digits = s[digits_at..]
+                .iter()
+                .take_while(|b| char::from(**b).is_digit(radix))
+                .count();
             if digits > max {
                 return Parsed::Literal;
             }
@@ -256,19 +281,26 @@ fn parse_entity(s: &[u8], eos: bool) -> Parsed {
             if digits == 0 {
                 return Parsed::Literal;
             }
-            let value = s[digits_at..end]
-                .iter()
-                .fold(0u32, |v, &b| v * radix + char::from(b).to_digit(radix).unwrap_or(0));
+            let value = s[digits_at..end].iter().fold(0u32, |v, &b| {
+                v * radix + char::from(b).to_digit(radix).unwrap_or(0)
+            });
             match char::from_u32(value).filter(|&c| c != '\0') {
                 Some(ch) => {
-                    let len = if s.get(end) == Some(&b';') { end + 1 } else { end };
+                    let len = if s.get(end) == Some(&b';') {
+                        end + 1
+                    } else {
+                        end
+                    };
                     Parsed::Char { len, ch }
                 }
                 None => Parsed::Literal,
             }
         }
         Some(b) if b.is_ascii_alphabetic() => {
-            let name_len = s[1..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            let name_len = s[1..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
             if name_len > ENTITY_NAME_MAX {
                 return Parsed::Literal;
             }
@@ -291,7 +323,11 @@ fn parse_entity(s: &[u8], eos: bool) -> Parsed {
 /// four `%XX` escapes whose bytes are exactly one valid UTF-8 character (no overlong forms or
 /// surrogates). Anything else leaves the `%` as an ordinary character.
 fn parse_percent(s: &[u8], eos: bool) -> Parsed {
-    let need_more = if eos { Parsed::Literal } else { Parsed::NeedMore };
+    let need_more = if eos {
+        Parsed::Literal
+    } else {
+        Parsed::NeedMore
+    };
     let mut bytes = [0u8; 4];
     let mut want = 1;
     let mut i = 0;
@@ -303,7 +339,11 @@ fn parse_percent(s: &[u8], eos: bool) -> Parsed {
             let tail = &s[at.min(s.len())..];
             let prefix_ok = tail.first().is_none_or(|&b| b == b'%')
                 && tail.iter().skip(1).all(u8::is_ascii_hexdigit);
-            return if prefix_ok { need_more } else { Parsed::Literal };
+            return if prefix_ok {
+                need_more
+            } else {
+                Parsed::Literal
+            };
         };
         let Some(byte) = decode_escape(escape) else {
             return Parsed::Literal;
@@ -322,7 +362,10 @@ fn parse_percent(s: &[u8], eos: bool) -> Parsed {
         bytes[i] = byte;
         i += 1;
     }
-    match std::str::from_utf8(&bytes[..want]).ok().and_then(|t| t.chars().next()) {
+    match std::str::from_utf8(&bytes[..want])
+        .ok()
+        .and_then(|t| t.chars().next())
+    {
         Some(ch) => Parsed::Char { len: 3 * want, ch },
         None => Parsed::Literal,
     }
@@ -363,14 +406,14 @@ mod tests {
             ('a', true),
             ('é', true),
             ('日', true),
-            ('가', true),       // precomposed Hangul syllable
-            ('ᄀ', true),       // leading consonant jamo
+            ('가', true),        // precomposed Hangul syllable
+            ('ᄀ', true),        // leading consonant jamo
             ('\u{1161}', false), // vowel jamo composes with a leading consonant
             ('\u{11A8}', false), // final consonant jamo composes with an LV syllable
             ('\u{0301}', false), // combining acute
             ('\u{200B}', false), // invisible: transparent
-            ('ｐ', true),       // full-width: NFKC gives a starter
-            ('ﾞ', false),       // half-width voiced mark: NFKC gives a combining mark
+            ('ｐ', true),        // full-width: NFKC gives a starter
+            ('ﾞ', false),         // half-width voiced mark: NFKC gives a combining mark
             ('ﬁ', true),
             ('😀', true),
         ];
@@ -388,7 +431,14 @@ mod tests {
             ("&amp", true, Char { len: 4, ch: '&' }),
             ("&amp", false, NeedMore),
             ("&ampx", true, Literal),
-            ("&rsquo;", false, Char { len: 7, ch: '\u{2019}' }),
+            (
+                "&rsquo;",
+                false,
+                Char {
+                    len: 7,
+                    ch: '\u{2019}',
+                },
+            ),
             ("&rsquo ", false, Literal),
             ("&Amp;", false, Literal),
             ("&#65;", false, Char { len: 5, ch: 'A' }),
@@ -406,7 +456,14 @@ mod tests {
             ("&#xD800;", false, Literal),
             ("&#x110000;", false, Literal),
             ("&#x0010FFFF;", false, Literal),
-            ("&#1114111;", false, Char { len: 10, ch: '\u{10FFFF}' }),
+            (
+                "&#1114111;",
+                false,
+                Char {
+                    len: 10,
+                    ch: '\u{10FFFF}',
+                },
+            ),
             ("&#", false, NeedMore),
             ("&", false, NeedMore),
             ("&", true, Literal),
@@ -427,8 +484,21 @@ mod tests {
         let table: &[(&str, bool, Parsed)] = &[
             ("%41", false, Char { len: 3, ch: 'A' }),
             ("%c3%a9", false, Char { len: 6, ch: 'é' }),
-            ("%E2%80%8B", false, Char { len: 9, ch: '\u{200B}' }),
-            ("%F0%9F%98%80", false, Char { len: 12, ch: '😀' }),
+            (
+                "%E2%80%8B",
+                false,
+                Char {
+                    len: 9,
+                    ch: '\u{200B}',
+                },
+            ),
+            (
+                "%F0%9F%98%80",
+                false,
+                Char {
+                    len: 12, ch: '😀'
+                },
+            ),
             ("%F0%9F%98%8", false, NeedMore),
             ("%F0%9F%98%8", true, Literal),
             ("%F0%9F%98", false, NeedMore),
@@ -439,7 +509,7 @@ mod tests {
             ("%E2", false, NeedMore),
             ("%E2 ", false, Literal),
             ("%E2%41", false, Literal),
-            ("%C0%80", false, Literal), // overlong
+            ("%C0%80", false, Literal),    // overlong
             ("%ED%A0%80", false, Literal), // surrogate
             ("%80", false, Literal),
             ("%FF", false, Literal),

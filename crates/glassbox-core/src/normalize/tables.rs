@@ -41,126 +41,126 @@ pub(super) fn is_invisible(c: char) -> bool {
 /// text is only used for matching, and a whole-word Cyrillic lookalike of `password` is exactly
 /// the case to catch. Russian text folds to a Latin/Cyrillic mixture nobody reads.
 pub(super) const CONFUSABLES: &[(char, u8)] = &[
-    ('\u{131}', b'i'), // LATIN SMALL LETTER DOTLESS I
-    ('\u{1C0}', b'l'), // LATIN LETTER DENTAL CLICK
-    ('\u{237}', b'j'), // LATIN SMALL LETTER DOTLESS J
-    ('\u{251}', b'a'), // LATIN SMALL LETTER ALPHA
-    ('\u{261}', b'g'), // LATIN SMALL LETTER SCRIPT G
-    ('\u{2B9}', b'\''), // MODIFIER LETTER PRIME
-    ('\u{2BC}', b'\''), // MODIFIER LETTER APOSTROPHE
-    ('\u{2C8}', b'\''), // MODIFIER LETTER VERTICAL LINE
-    ('\u{2D7}', b'-'), // MODIFIER LETTER MINUS SIGN
-    ('\u{37F}', b'J'), // GREEK CAPITAL LETTER YOT
-    ('\u{391}', b'A'), // GREEK CAPITAL LETTER ALPHA
-    ('\u{392}', b'B'), // GREEK CAPITAL LETTER BETA
-    ('\u{395}', b'E'), // GREEK CAPITAL LETTER EPSILON
-    ('\u{396}', b'Z'), // GREEK CAPITAL LETTER ZETA
-    ('\u{397}', b'H'), // GREEK CAPITAL LETTER ETA
-    ('\u{399}', b'I'), // GREEK CAPITAL LETTER IOTA
-    ('\u{39A}', b'K'), // GREEK CAPITAL LETTER KAPPA
-    ('\u{39C}', b'M'), // GREEK CAPITAL LETTER MU
-    ('\u{39D}', b'N'), // GREEK CAPITAL LETTER NU
-    ('\u{39F}', b'O'), // GREEK CAPITAL LETTER OMICRON
-    ('\u{3A1}', b'P'), // GREEK CAPITAL LETTER RHO
-    ('\u{3A4}', b'T'), // GREEK CAPITAL LETTER TAU
-    ('\u{3A5}', b'Y'), // GREEK CAPITAL LETTER UPSILON
-    ('\u{3A7}', b'X'), // GREEK CAPITAL LETTER CHI
-    ('\u{3B1}', b'a'), // GREEK SMALL LETTER ALPHA
-    ('\u{3B3}', b'y'), // GREEK SMALL LETTER GAMMA
-    ('\u{3B9}', b'i'), // GREEK SMALL LETTER IOTA
-    ('\u{3BA}', b'k'), // GREEK SMALL LETTER KAPPA
-    ('\u{3BD}', b'v'), // GREEK SMALL LETTER NU
-    ('\u{3BF}', b'o'), // GREEK SMALL LETTER OMICRON
-    ('\u{3C1}', b'p'), // GREEK SMALL LETTER RHO
-    ('\u{3C5}', b'u'), // GREEK SMALL LETTER UPSILON
-    ('\u{3F3}', b'j'), // GREEK LETTER YOT
-    ('\u{405}', b'S'), // CYRILLIC CAPITAL LETTER DZE
-    ('\u{406}', b'I'), // CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I
-    ('\u{408}', b'J'), // CYRILLIC CAPITAL LETTER JE
-    ('\u{410}', b'A'), // CYRILLIC CAPITAL LETTER A
-    ('\u{412}', b'B'), // CYRILLIC CAPITAL LETTER VE
-    ('\u{415}', b'E'), // CYRILLIC CAPITAL LETTER IE
-    ('\u{41A}', b'K'), // CYRILLIC CAPITAL LETTER KA
-    ('\u{41C}', b'M'), // CYRILLIC CAPITAL LETTER EM
-    ('\u{41D}', b'H'), // CYRILLIC CAPITAL LETTER EN
-    ('\u{41E}', b'O'), // CYRILLIC CAPITAL LETTER O
-    ('\u{420}', b'P'), // CYRILLIC CAPITAL LETTER ER
-    ('\u{421}', b'C'), // CYRILLIC CAPITAL LETTER ES
-    ('\u{422}', b'T'), // CYRILLIC CAPITAL LETTER TE
-    ('\u{423}', b'Y'), // CYRILLIC CAPITAL LETTER U
-    ('\u{425}', b'X'), // CYRILLIC CAPITAL LETTER HA
-    ('\u{430}', b'a'), // CYRILLIC SMALL LETTER A
-    ('\u{435}', b'e'), // CYRILLIC SMALL LETTER IE
-    ('\u{43E}', b'o'), // CYRILLIC SMALL LETTER O
-    ('\u{440}', b'p'), // CYRILLIC SMALL LETTER ER
-    ('\u{441}', b'c'), // CYRILLIC SMALL LETTER ES
-    ('\u{443}', b'y'), // CYRILLIC SMALL LETTER U
-    ('\u{445}', b'x'), // CYRILLIC SMALL LETTER HA
-    ('\u{455}', b's'), // CYRILLIC SMALL LETTER DZE
-    ('\u{456}', b'i'), // CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I
-    ('\u{458}', b'j'), // CYRILLIC SMALL LETTER JE
-    ('\u{474}', b'V'), // CYRILLIC CAPITAL LETTER IZHITSA
-    ('\u{475}', b'v'), // CYRILLIC SMALL LETTER IZHITSA
-    ('\u{4AE}', b'Y'), // CYRILLIC CAPITAL LETTER STRAIGHT U
-    ('\u{4AF}', b'y'), // CYRILLIC SMALL LETTER STRAIGHT U
-    ('\u{4BA}', b'H'), // CYRILLIC CAPITAL LETTER SHHA
-    ('\u{4BB}', b'h'), // CYRILLIC SMALL LETTER SHHA
-    ('\u{4C0}', b'I'), // CYRILLIC LETTER PALOCHKA
-    ('\u{4CF}', b'l'), // CYRILLIC SMALL LETTER PALOCHKA
-    ('\u{501}', b'd'), // CYRILLIC SMALL LETTER KOMI DE
-    ('\u{51A}', b'Q'), // CYRILLIC CAPITAL LETTER QA
-    ('\u{51B}', b'q'), // CYRILLIC SMALL LETTER QA
-    ('\u{51C}', b'W'), // CYRILLIC CAPITAL LETTER WE
-    ('\u{51D}', b'w'), // CYRILLIC SMALL LETTER WE
-    ('\u{53C}', b'L'), // ARMENIAN CAPITAL LETTER LIWN
-    ('\u{54D}', b'U'), // ARMENIAN CAPITAL LETTER SEH
-    ('\u{54F}', b'S'), // ARMENIAN CAPITAL LETTER TIWN
-    ('\u{555}', b'O'), // ARMENIAN CAPITAL LETTER OH
-    ('\u{566}', b'q'), // ARMENIAN SMALL LETTER ZA
-    ('\u{570}', b'h'), // ARMENIAN SMALL LETTER HO
-    ('\u{578}', b'n'), // ARMENIAN SMALL LETTER VO
-    ('\u{57D}', b'u'), // ARMENIAN SMALL LETTER SEH
-    ('\u{581}', b'g'), // ARMENIAN SMALL LETTER CO
-    ('\u{585}', b'o'), // ARMENIAN SMALL LETTER OH
-    ('\u{13A0}', b'D'), // CHEROKEE LETTER A
-    ('\u{13A1}', b'R'), // CHEROKEE LETTER E
-    ('\u{13A2}', b'T'), // CHEROKEE LETTER I
-    ('\u{13A5}', b'i'), // CHEROKEE LETTER V
-    ('\u{13A9}', b'Y'), // CHEROKEE LETTER GI
-    ('\u{13AA}', b'A'), // CHEROKEE LETTER GO
-    ('\u{13AB}', b'J'), // CHEROKEE LETTER GU
-    ('\u{13AC}', b'E'), // CHEROKEE LETTER GV
-    ('\u{13B3}', b'W'), // CHEROKEE LETTER LA
-    ('\u{13B7}', b'M'), // CHEROKEE LETTER LU
-    ('\u{13BB}', b'H'), // CHEROKEE LETTER MI
-    ('\u{13C0}', b'G'), // CHEROKEE LETTER NAH
-    ('\u{13C2}', b'h'), // CHEROKEE LETTER NI
-    ('\u{13C3}', b'Z'), // CHEROKEE LETTER NO
-    ('\u{13CF}', b'b'), // CHEROKEE LETTER SI
-    ('\u{13D2}', b'R'), // CHEROKEE LETTER SV
-    ('\u{13D9}', b'V'), // CHEROKEE LETTER DO
-    ('\u{13DA}', b'S'), // CHEROKEE LETTER DU
-    ('\u{13DE}', b'L'), // CHEROKEE LETTER TLE
-    ('\u{13DF}', b'C'), // CHEROKEE LETTER TLI
-    ('\u{13E2}', b'P'), // CHEROKEE LETTER TLV
-    ('\u{13E6}', b'K'), // CHEROKEE LETTER TSO
-    ('\u{13F4}', b'B'), // CHEROKEE LETTER YV
-    ('\u{2010}', b'-'), // HYPHEN
-    ('\u{2012}', b'-'), // FIGURE DASH
-    ('\u{2013}', b'-'), // EN DASH
-    ('\u{2014}', b'-'), // EM DASH
-    ('\u{2015}', b'-'), // HORIZONTAL BAR
+    ('\u{131}', b'i'),   // LATIN SMALL LETTER DOTLESS I
+    ('\u{1C0}', b'l'),   // LATIN LETTER DENTAL CLICK
+    ('\u{237}', b'j'),   // LATIN SMALL LETTER DOTLESS J
+    ('\u{251}', b'a'),   // LATIN SMALL LETTER ALPHA
+    ('\u{261}', b'g'),   // LATIN SMALL LETTER SCRIPT G
+    ('\u{2B9}', b'\''),  // MODIFIER LETTER PRIME
+    ('\u{2BC}', b'\''),  // MODIFIER LETTER APOSTROPHE
+    ('\u{2C8}', b'\''),  // MODIFIER LETTER VERTICAL LINE
+    ('\u{2D7}', b'-'),   // MODIFIER LETTER MINUS SIGN
+    ('\u{37F}', b'J'),   // GREEK CAPITAL LETTER YOT
+    ('\u{391}', b'A'),   // GREEK CAPITAL LETTER ALPHA
+    ('\u{392}', b'B'),   // GREEK CAPITAL LETTER BETA
+    ('\u{395}', b'E'),   // GREEK CAPITAL LETTER EPSILON
+    ('\u{396}', b'Z'),   // GREEK CAPITAL LETTER ZETA
+    ('\u{397}', b'H'),   // GREEK CAPITAL LETTER ETA
+    ('\u{399}', b'I'),   // GREEK CAPITAL LETTER IOTA
+    ('\u{39A}', b'K'),   // GREEK CAPITAL LETTER KAPPA
+    ('\u{39C}', b'M'),   // GREEK CAPITAL LETTER MU
+    ('\u{39D}', b'N'),   // GREEK CAPITAL LETTER NU
+    ('\u{39F}', b'O'),   // GREEK CAPITAL LETTER OMICRON
+    ('\u{3A1}', b'P'),   // GREEK CAPITAL LETTER RHO
+    ('\u{3A4}', b'T'),   // GREEK CAPITAL LETTER TAU
+    ('\u{3A5}', b'Y'),   // GREEK CAPITAL LETTER UPSILON
+    ('\u{3A7}', b'X'),   // GREEK CAPITAL LETTER CHI
+    ('\u{3B1}', b'a'),   // GREEK SMALL LETTER ALPHA
+    ('\u{3B3}', b'y'),   // GREEK SMALL LETTER GAMMA
+    ('\u{3B9}', b'i'),   // GREEK SMALL LETTER IOTA
+    ('\u{3BA}', b'k'),   // GREEK SMALL LETTER KAPPA
+    ('\u{3BD}', b'v'),   // GREEK SMALL LETTER NU
+    ('\u{3BF}', b'o'),   // GREEK SMALL LETTER OMICRON
+    ('\u{3C1}', b'p'),   // GREEK SMALL LETTER RHO
+    ('\u{3C5}', b'u'),   // GREEK SMALL LETTER UPSILON
+    ('\u{3F3}', b'j'),   // GREEK LETTER YOT
+    ('\u{405}', b'S'),   // CYRILLIC CAPITAL LETTER DZE
+    ('\u{406}', b'I'),   // CYRILLIC CAPITAL LETTER BYELORUSSIAN-UKRAINIAN I
+    ('\u{408}', b'J'),   // CYRILLIC CAPITAL LETTER JE
+    ('\u{410}', b'A'),   // CYRILLIC CAPITAL LETTER A
+    ('\u{412}', b'B'),   // CYRILLIC CAPITAL LETTER VE
+    ('\u{415}', b'E'),   // CYRILLIC CAPITAL LETTER IE
+    ('\u{41A}', b'K'),   // CYRILLIC CAPITAL LETTER KA
+    ('\u{41C}', b'M'),   // CYRILLIC CAPITAL LETTER EM
+    ('\u{41D}', b'H'),   // CYRILLIC CAPITAL LETTER EN
+    ('\u{41E}', b'O'),   // CYRILLIC CAPITAL LETTER O
+    ('\u{420}', b'P'),   // CYRILLIC CAPITAL LETTER ER
+    ('\u{421}', b'C'),   // CYRILLIC CAPITAL LETTER ES
+    ('\u{422}', b'T'),   // CYRILLIC CAPITAL LETTER TE
+    ('\u{423}', b'Y'),   // CYRILLIC CAPITAL LETTER U
+    ('\u{425}', b'X'),   // CYRILLIC CAPITAL LETTER HA
+    ('\u{430}', b'a'),   // CYRILLIC SMALL LETTER A
+    ('\u{435}', b'e'),   // CYRILLIC SMALL LETTER IE
+    ('\u{43E}', b'o'),   // CYRILLIC SMALL LETTER O
+    ('\u{440}', b'p'),   // CYRILLIC SMALL LETTER ER
+    ('\u{441}', b'c'),   // CYRILLIC SMALL LETTER ES
+    ('\u{443}', b'y'),   // CYRILLIC SMALL LETTER U
+    ('\u{445}', b'x'),   // CYRILLIC SMALL LETTER HA
+    ('\u{455}', b's'),   // CYRILLIC SMALL LETTER DZE
+    ('\u{456}', b'i'),   // CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I
+    ('\u{458}', b'j'),   // CYRILLIC SMALL LETTER JE
+    ('\u{474}', b'V'),   // CYRILLIC CAPITAL LETTER IZHITSA
+    ('\u{475}', b'v'),   // CYRILLIC SMALL LETTER IZHITSA
+    ('\u{4AE}', b'Y'),   // CYRILLIC CAPITAL LETTER STRAIGHT U
+    ('\u{4AF}', b'y'),   // CYRILLIC SMALL LETTER STRAIGHT U
+    ('\u{4BA}', b'H'),   // CYRILLIC CAPITAL LETTER SHHA
+    ('\u{4BB}', b'h'),   // CYRILLIC SMALL LETTER SHHA
+    ('\u{4C0}', b'I'),   // CYRILLIC LETTER PALOCHKA
+    ('\u{4CF}', b'l'),   // CYRILLIC SMALL LETTER PALOCHKA
+    ('\u{501}', b'd'),   // CYRILLIC SMALL LETTER KOMI DE
+    ('\u{51A}', b'Q'),   // CYRILLIC CAPITAL LETTER QA
+    ('\u{51B}', b'q'),   // CYRILLIC SMALL LETTER QA
+    ('\u{51C}', b'W'),   // CYRILLIC CAPITAL LETTER WE
+    ('\u{51D}', b'w'),   // CYRILLIC SMALL LETTER WE
+    ('\u{53C}', b'L'),   // ARMENIAN CAPITAL LETTER LIWN
+    ('\u{54D}', b'U'),   // ARMENIAN CAPITAL LETTER SEH
+    ('\u{54F}', b'S'),   // ARMENIAN CAPITAL LETTER TIWN
+    ('\u{555}', b'O'),   // ARMENIAN CAPITAL LETTER OH
+    ('\u{566}', b'q'),   // ARMENIAN SMALL LETTER ZA
+    ('\u{570}', b'h'),   // ARMENIAN SMALL LETTER HO
+    ('\u{578}', b'n'),   // ARMENIAN SMALL LETTER VO
+    ('\u{57D}', b'u'),   // ARMENIAN SMALL LETTER SEH
+    ('\u{581}', b'g'),   // ARMENIAN SMALL LETTER CO
+    ('\u{585}', b'o'),   // ARMENIAN SMALL LETTER OH
+    ('\u{13A0}', b'D'),  // CHEROKEE LETTER A
+    ('\u{13A1}', b'R'),  // CHEROKEE LETTER E
+    ('\u{13A2}', b'T'),  // CHEROKEE LETTER I
+    ('\u{13A5}', b'i'),  // CHEROKEE LETTER V
+    ('\u{13A9}', b'Y'),  // CHEROKEE LETTER GI
+    ('\u{13AA}', b'A'),  // CHEROKEE LETTER GO
+    ('\u{13AB}', b'J'),  // CHEROKEE LETTER GU
+    ('\u{13AC}', b'E'),  // CHEROKEE LETTER GV
+    ('\u{13B3}', b'W'),  // CHEROKEE LETTER LA
+    ('\u{13B7}', b'M'),  // CHEROKEE LETTER LU
+    ('\u{13BB}', b'H'),  // CHEROKEE LETTER MI
+    ('\u{13C0}', b'G'),  // CHEROKEE LETTER NAH
+    ('\u{13C2}', b'h'),  // CHEROKEE LETTER NI
+    ('\u{13C3}', b'Z'),  // CHEROKEE LETTER NO
+    ('\u{13CF}', b'b'),  // CHEROKEE LETTER SI
+    ('\u{13D2}', b'R'),  // CHEROKEE LETTER SV
+    ('\u{13D9}', b'V'),  // CHEROKEE LETTER DO
+    ('\u{13DA}', b'S'),  // CHEROKEE LETTER DU
+    ('\u{13DE}', b'L'),  // CHEROKEE LETTER TLE
+    ('\u{13DF}', b'C'),  // CHEROKEE LETTER TLI
+    ('\u{13E2}', b'P'),  // CHEROKEE LETTER TLV
+    ('\u{13E6}', b'K'),  // CHEROKEE LETTER TSO
+    ('\u{13F4}', b'B'),  // CHEROKEE LETTER YV
+    ('\u{2010}', b'-'),  // HYPHEN
+    ('\u{2012}', b'-'),  // FIGURE DASH
+    ('\u{2013}', b'-'),  // EN DASH
+    ('\u{2014}', b'-'),  // EM DASH
+    ('\u{2015}', b'-'),  // HORIZONTAL BAR
     ('\u{2018}', b'\''), // LEFT SINGLE QUOTATION MARK
     ('\u{2019}', b'\''), // RIGHT SINGLE QUOTATION MARK
     ('\u{201A}', b'\''), // SINGLE LOW-9 QUOTATION MARK
     ('\u{201B}', b'\''), // SINGLE HIGH-REVERSED-9 QUOTATION MARK
-    ('\u{201C}', b'"'), // LEFT DOUBLE QUOTATION MARK
-    ('\u{201D}', b'"'), // RIGHT DOUBLE QUOTATION MARK
-    ('\u{201E}', b'"'), // DOUBLE LOW-9 QUOTATION MARK
-    ('\u{201F}', b'"'), // DOUBLE HIGH-REVERSED-9 QUOTATION MARK
+    ('\u{201C}', b'"'),  // LEFT DOUBLE QUOTATION MARK
+    ('\u{201D}', b'"'),  // RIGHT DOUBLE QUOTATION MARK
+    ('\u{201E}', b'"'),  // DOUBLE LOW-9 QUOTATION MARK
+    ('\u{201F}', b'"'),  // DOUBLE HIGH-REVERSED-9 QUOTATION MARK
     ('\u{2032}', b'\''), // PRIME
-    ('\u{2043}', b'-'), // HYPHEN BULLET
-    ('\u{2212}', b'-'), // MINUS SIGN
+    ('\u{2043}', b'-'),  // HYPHEN BULLET
+    ('\u{2212}', b'-'),  // MINUS SIGN
 ];
 
 /// Looks `c` up in [`CONFUSABLES`].
@@ -169,7 +169,10 @@ pub(super) fn fold_confusable(c: char) -> Option<u8> {
     if c < '\u{131}' {
         return None;
     }
-    CONFUSABLES.binary_search_by_key(&c, |&(k, _)| k).ok().map(|i| CONFUSABLES[i].1)
+    CONFUSABLES
+        .binary_search_by_key(&c, |&(k, _)| k)
+        .ok()
+        .map(|i| CONFUSABLES[i].1)
 }
 
 /// Longest name in [`ENTITIES`]: a name run longer than this is not a reference.
@@ -458,19 +461,32 @@ mod tests {
 
     #[test]
     fn confusables_sorted_unique_nfkc_stable_ascii() {
-        assert!(CONFUSABLES.windows(2).all(|w| w[0].0 < w[1].0), "sorted and unique");
+        assert!(
+            CONFUSABLES.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted and unique"
+        );
         for &(c, a) in CONFUSABLES {
             assert!(a.is_ascii_graphic(), "{c:?} folds to ASCII");
-            assert_eq!(c.to_string().nfkc().collect::<String>(), c.to_string(), "{c:?} NFKC-stable");
+            assert_eq!(
+                c.to_string().nfkc().collect::<String>(),
+                c.to_string(),
+                "{c:?} NFKC-stable"
+            );
             assert!(!is_invisible(c));
         }
-        assert!(CONFUSABLES[0].0 >= '\u{131}', "fast reject in fold_confusable");
+        assert!(
+            CONFUSABLES[0].0 >= '\u{131}',
+            "fast reject in fold_confusable"
+        );
     }
 
     #[test]
     fn entities_sorted_unique_bounded() {
         assert!(ENTITIES.len() >= 100);
-        assert!(ENTITIES.windows(2).all(|w| w[0].0 < w[1].0), "sorted and unique");
+        assert!(
+            ENTITIES.windows(2).all(|w| w[0].0 < w[1].0),
+            "sorted and unique"
+        );
         for &(name, c, legacy) in ENTITIES {
             assert!(name.len() <= ENTITY_NAME_MAX, "{name}");
             assert!(name.bytes().all(|b| b.is_ascii_alphanumeric()), "{name}");

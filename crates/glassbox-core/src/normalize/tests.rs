@@ -12,55 +12,143 @@ const TRANSFORMS: &[(&str, &str, &str)] = &[
     ("plain", "hello world", "hello world"),
     ("empty", "", ""),
     ("zero-width space", "pa\u{200B}ssword", "password"),
-    ("zero-width run", "p\u{200B}\u{200C}\u{200D}\u{2060}a\u{FEFF}ss", "pass"),
+    (
+        "zero-width run",
+        "p\u{200B}\u{200C}\u{200D}\u{2060}a\u{FEFF}ss",
+        "pass",
+    ),
     ("soft hyphen", "pass\u{AD}word", "password"),
     ("bidi override", "\u{202E}drowssap\u{202C}", "drowssap"),
     ("bidi isolates, ALM", "\u{2067}a\u{2069}\u{61C}b", "ab"),
-    ("tag characters", "ignore\u{E0069}\u{E0067} previous", "ignore previous"),
+    (
+        "tag characters",
+        "ignore\u{E0069}\u{E0067} previous",
+        "ignore previous",
+    ),
     ("variation selector", "\u{2764}\u{FE0F}", "\u{2764}"),
-    ("mongolian vowel separator, CGJ", "a\u{180E}b\u{34F}c", "abc"),
-    ("leading and trailing invisibles", "\u{200B}\u{200B}x\u{200B}", "x"),
+    (
+        "mongolian vowel separator, CGJ",
+        "a\u{180E}b\u{34F}c",
+        "abc",
+    ),
+    (
+        "leading and trailing invisibles",
+        "\u{200B}\u{200B}x\u{200B}",
+        "x",
+    ),
     ("only invisibles", "\u{200B}\u{FEFF}", ""),
-    ("full-width", "\u{FF50}\u{FF41}\u{FF53}\u{FF53}\u{FF57}\u{FF4F}\u{FF52}\u{FF44}", "password"),
+    (
+        "full-width",
+        "\u{FF50}\u{FF41}\u{FF53}\u{FF53}\u{FF57}\u{FF4F}\u{FF52}\u{FF44}",
+        "password",
+    ),
     ("ligature", "\u{FB01}le", "file"),
     ("superscript", "x\u{B2}", "x2"),
     ("circled", "\u{24D0}\u{24D1}\u{24D2}", "abc"),
     ("mathematical bold", "\u{1D41A}\u{1D41B}\u{1D41C}", "abc"),
     ("combining acute composes", "cafe\u{301}", "caf\u{E9}"),
-    ("combining after zero-width composes", "e\u{200B}\u{301}", "\u{E9}"),
-    ("hangul jamo compose", "\u{1112}\u{1161}\u{11AB}", "\u{D55C}"),
-    ("hangul syllable + final jamo", "\u{D558}\u{11AB}", "\u{D55C}"),
-    ("half-width kana + voiced mark", "\u{FF76}\u{FF9E}", "\u{30AC}"),
-    ("cyrillic lookalikes", "\u{440}\u{430}\u{455}\u{455}w\u{43E}rd", "password"),
+    (
+        "combining after zero-width composes",
+        "e\u{200B}\u{301}",
+        "\u{E9}",
+    ),
+    (
+        "hangul jamo compose",
+        "\u{1112}\u{1161}\u{11AB}",
+        "\u{D55C}",
+    ),
+    (
+        "hangul syllable + final jamo",
+        "\u{D558}\u{11AB}",
+        "\u{D55C}",
+    ),
+    (
+        "half-width kana + voiced mark",
+        "\u{FF76}\u{FF9E}",
+        "\u{30AC}",
+    ),
+    (
+        "cyrillic lookalikes",
+        "\u{440}\u{430}\u{455}\u{455}w\u{43E}rd",
+        "password",
+    ),
     ("cyrillic capitals", "\u{420}\u{410}\u{405}\u{405}", "PASS"),
-    ("greek capitals", "\u{3A4}\u{39F}\u{39A}\u{395}\u{39D}", "TOKEN"),
+    (
+        "greek capitals",
+        "\u{3A4}\u{39F}\u{39A}\u{395}\u{39D}",
+        "TOKEN",
+    ),
     ("greek small", "\u{3BF}\u{3BD}", "ov"),
     ("armenian", "\u{585}\u{57D}", "ou"),
     ("cherokee", "\u{13F4}\u{13AA}\u{13DA}\u{13AC}", "BASE"),
     ("cyrillic a + acute recomposes", "\u{430}\u{301}", "\u{E1}"),
-    ("dashes", "a\u{2010}b\u{2011}c\u{2013}d\u{2014}e\u{2212}f", "a-b-c-d-e-f"),
-    ("quotes", "\u{2018}x\u{2019} \u{201C}y\u{201D} \u{201E}z\u{201A}", "'x' \"y\" \"z'"),
-    ("fancy spaces", "a\u{A0}b\u{2003}c\u{202F}d\u{205F}e\u{3000}f", "a b c d e f"),
+    (
+        "dashes",
+        "a\u{2010}b\u{2011}c\u{2013}d\u{2014}e\u{2212}f",
+        "a-b-c-d-e-f",
+    ),
+    (
+        "quotes",
+        "\u{2018}x\u{2019} \u{201C}y\u{201D} \u{201E}z\u{201A}",
+        "'x' \"y\" \"z'",
+    ),
+    (
+        "fancy spaces",
+        "a\u{A0}b\u{2003}c\u{202F}d\u{205F}e\u{3000}f",
+        "a b c d e f",
+    ),
     ("named entities", "&lt;script&gt;", "<script>"),
     ("numeric entities", "&#112;&#x61;&#X73;s", "pass"),
     ("numeric without semicolon", "&#112&#x61 ss", "pa ss"),
     ("legacy name without semicolon", "&eacute &amp", "\u{E9} &"),
-    ("name needing its semicolon", "&rsquo x &rsquo;", "&rsquo x '"),
+    (
+        "name needing its semicolon",
+        "&rsquo x &rsquo;",
+        "&rsquo x '",
+    ),
     ("one level only", "&amp;lt;", "&lt;"),
     ("entity decoding to zero-width", "pa&#x200B;ss", "pass"),
     ("entity decoding to full-width", "&#xFF50;", "p"),
-    ("entity decoding to combining mark does not compose", "e&#x301;", "e\u{301}"),
-    ("not entities", "AT&T R&D & &ampx &#; &#xZ &#0;", "AT&T R&D & &ampx &#; &#xZ &#0;"),
+    (
+        "entity decoding to combining mark does not compose",
+        "e&#x301;",
+        "e\u{301}",
+    ),
+    (
+        "not entities",
+        "AT&T R&D & &ampx &#; &#xZ &#0;",
+        "AT&T R&D & &ampx &#; &#xZ &#0;",
+    ),
     ("percent ascii", "%70%61ss", "pass"),
     ("percent utf-8", "caf%C3%A9", "caf\u{E9}"),
     ("percent zero-width", "pa%E2%80%8Bss", "pass"),
     ("percent emoji", "%F0%9F%98%80", "\u{1F600}"),
     ("percent one level", "%2541", "%41"),
-    ("not percent", "100% %zz %80 %E2%80 %E2%41", "100% %zz %80 %E2%80 %E2A"),
-    ("percent run that is not UTF-8 decodes from the next escape", "%C3%28", "%C3("),
-    ("emoji zwj sequence", "\u{1F468}\u{200D}\u{1F469}", "\u{1F468}\u{1F469}"),
-    ("rtl", "\u{5E9}\u{5DC}\u{5D5}\u{5DD}", "\u{5E9}\u{5DC}\u{5D5}\u{5DD}"),
-    ("cjk", "\u{65E5}\u{672C}\u{8A9E}", "\u{65E5}\u{672C}\u{8A9E}"),
+    (
+        "not percent",
+        "100% %zz %80 %E2%80 %E2%41",
+        "100% %zz %80 %E2%80 %E2A",
+    ),
+    (
+        "percent run that is not UTF-8 decodes from the next escape",
+        "%C3%28",
+        "%C3(",
+    ),
+    (
+        "emoji zwj sequence",
+        "\u{1F468}\u{200D}\u{1F469}",
+        "\u{1F468}\u{1F469}",
+    ),
+    (
+        "rtl",
+        "\u{5E9}\u{5DC}\u{5D5}\u{5DD}",
+        "\u{5E9}\u{5DC}\u{5D5}\u{5DD}",
+    ),
+    (
+        "cjk",
+        "\u{65E5}\u{672C}\u{8A9E}",
+        "\u{65E5}\u{672C}\u{8A9E}",
+    ),
 ];
 
 /// (original, a substring of the normalised text, the original bytes it must map to).
@@ -69,7 +157,11 @@ const SPANS: &[(&str, &str, &str)] = &[
     ("pa\u{200B}ssword", "pa", "pa"),
     ("pa\u{200B}ssword", "ss", "ss"),
     ("\u{200B}password\u{200B}", "password", "password"),
-    ("x \u{200B}\u{200B}\u{200B}y", " y", " \u{200B}\u{200B}\u{200B}y"),
+    (
+        "x \u{200B}\u{200B}\u{200B}y",
+        " y",
+        " \u{200B}\u{200B}\u{200B}y",
+    ),
     ("\u{FF50}\u{FF41}\u{FF53}\u{FF53}", "as", "\u{FF41}\u{FF53}"),
     ("x &lt;b&gt; y", "<b>", "&lt;b&gt;"),
     ("x &lt;b&gt; y", "b", "b"),
@@ -104,7 +196,14 @@ fn char_boundaries(s: &str) -> Vec<usize> {
 /// indistinguishable through the public API.
 fn fingerprint(map: &OffsetMap) -> Vec<(usize, usize, usize, usize)> {
     (0..=map.norm_len())
-        .map(|n| (map.orig_start(n), map.orig_end(n), map.boundary_at_or_before(n), map.orig_at_boundary(n)))
+        .map(|n| {
+            (
+                map.orig_start(n),
+                map.orig_end(n),
+                map.boundary_at_or_before(n),
+                map.orig_at_boundary(n),
+            )
+        })
         .collect()
 }
 
@@ -131,8 +230,15 @@ fn assert_stream_equals_whole(text: &str, cuts: &[usize]) {
     assert_eq!(out, whole, "text {text:?} cut at {cuts:?}");
     assert_eq!(map.norm_len(), whole_map.norm_len());
     assert_eq!(map.orig_len(), text.len());
-    assert_eq!(fingerprint(&map), fingerprint(&whole_map), "map of {text:?} cut at {cuts:?}");
-    assert!(max_pending <= MAX_PENDING, "{max_pending} bytes pending for {text:?}");
+    assert_eq!(
+        fingerprint(&map),
+        fingerprint(&whole_map),
+        "map of {text:?} cut at {cuts:?}"
+    );
+    assert!(
+        max_pending <= MAX_PENDING,
+        "{max_pending} bytes pending for {text:?}"
+    );
 }
 
 /// The ideal the segment-wise normaliser must equal on text without references, escapes and
@@ -152,7 +258,11 @@ fn transforms() {
     for &(what, text, want) in TRANSFORMS {
         let (got, map) = normalize(text);
         assert_eq!(got, want, "{what}: {text:?}");
-        assert_eq!((map.norm_len(), map.orig_len()), (got.len(), text.len()), "{what}");
+        assert_eq!(
+            (map.norm_len(), map.orig_len()),
+            (got.len(), text.len()),
+            "{what}"
+        );
         if !text.contains(['&', '%']) {
             assert_eq!(got, reference(text), "{what}: whole-text NFKC");
         }
@@ -163,9 +273,15 @@ fn transforms() {
 fn spans_map_to_exact_original_bytes() {
     for &(text, needle, want) in SPANS {
         let (norm, map) = normalize(text);
-        let start = norm.find(needle).unwrap_or_else(|| panic!("{needle:?} not in {norm:?}"));
+        let start = norm
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in {norm:?}"));
         let (s, e) = map.orig_span(start, start + needle.len());
-        assert_eq!(&text[s..e], want, "{needle:?} in {text:?} (normalised {norm:?})");
+        assert_eq!(
+            &text[s..e],
+            want,
+            "{needle:?} in {text:?} (normalised {norm:?})"
+        );
     }
 }
 
@@ -182,7 +298,10 @@ fn mapping_properties() {
             for &j in &nb[k..] {
                 let (s, e) = map.orig_span(i, j);
                 assert!(s <= e, "{text:?} [{i},{j}) -> [{s},{e})");
-                assert!(text.is_char_boundary(s) && text.is_char_boundary(e), "{text:?} [{i},{j})");
+                assert!(
+                    text.is_char_boundary(s) && text.is_char_boundary(e),
+                    "{text:?} [{i},{j})"
+                );
                 assert!(e >= last_end, "span end monotone in {text:?} at {j}");
                 last_end = e;
             }
@@ -191,8 +310,14 @@ fn mapping_properties() {
             last_start = s;
             let b = map.boundary_at_or_before(i);
             let ob = map.orig_at_boundary(b);
-            assert!(b <= i && norm.is_char_boundary(b) && text.is_char_boundary(ob), "{text:?} at {i}");
-            assert!((b, ob) >= last_boundary, "boundaries monotone in {text:?} at {i}");
+            assert!(
+                b <= i && norm.is_char_boundary(b) && text.is_char_boundary(ob),
+                "{text:?} at {i}"
+            );
+            assert!(
+                (b, ob) >= last_boundary,
+                "boundaries monotone in {text:?} at {i}"
+            );
             last_boundary = (b, ob);
         }
     }
@@ -212,7 +337,11 @@ fn every_single_split_point() {
 
 #[test]
 fn every_pair_of_split_points() {
-    let short = TRANSFORMS.iter().map(|t| t.1).chain(TRICKY.iter().copied()).filter(|t| t.chars().count() <= 60);
+    let short = TRANSFORMS
+        .iter()
+        .map(|t| t.1)
+        .chain(TRICKY.iter().copied())
+        .filter(|t| t.chars().count() <= 60);
     for text in short {
         let b = char_boundaries(text);
         for (k, &x) in b.iter().enumerate() {
@@ -231,7 +360,14 @@ fn pathological_inputs_stay_bounded_and_equal() {
     let percents = "%".repeat(100);
     let ampersands = "&#x".repeat(40);
     let jamo = "\u{1161}".repeat(80);
-    for text in [&marks, &invisibles, &long_name, &percents, &ampersands, &jamo] {
+    for text in [
+        &marks,
+        &invisibles,
+        &long_name,
+        &percents,
+        &ampersands,
+        &jamo,
+    ] {
         let b = char_boundaries(text);
         assert_stream_equals_whole(text, &b[1..b.len() - 1]);
         for cut in b.iter().step_by(7) {
@@ -251,16 +387,16 @@ fn pathological_inputs_stay_bounded_and_equal() {
 #[test]
 fn stream_pending_is_what_could_still_change() {
     let table: &[(&str, usize)] = &[
-        ("abc", 1),             // a combining mark may follow the `c`
+        ("abc", 1), // a combining mark may follow the `c`
         ("abc ", 1),
-        ("ab&#x4", 4),          // unfinished reference
+        ("ab&#x4", 4), // unfinished reference
         ("ab&eacu", 5),
-        ("ab%E2%80", 6),        // unfinished escape
+        ("ab%E2%80", 6), // unfinished escape
         ("ab%E2%8", 5),
-        ("e\u{301}", 3),        // more marks may follow
+        ("e\u{301}", 3), // more marks may follow
         ("\u{65E5}", 3),
-        ("ab&#x41;", 0),        // a reference is final at its `;`
-        ("ab%41", 0),           // an escape is final after one character
+        ("ab&#x41;", 0), // a reference is final at its `;`
+        ("ab%41", 0),    // an escape is final after one character
         ("ab&", 1),
     ];
     for &(text, want) in table {
@@ -286,12 +422,60 @@ fn large_push_after_pending() {
 /// Pieces the random strings are made of: transform triggers, their fragments, and the
 /// characters that attach.
 const PIECES: &[&str] = &[
-    "a", "e", "x", "1", "4", "A", " ", ";", "#", "&", "%", "&amp;", "&amp", "&lt", "&#x41;", "&#65",
-    "&#x", "%41", "%E2", "%80", "%8B", "%C3%A9", "%F0%9F%98%80", "\u{301}", "\u{323}", "\u{200B}",
-    "\u{200D}", "\u{FEFF}", "\u{AD}", "\u{202E}", "\u{FE0F}", "\u{E0041}", "\u{1112}", "\u{1161}",
-    "\u{11AB}", "\u{D558}", "\u{FF50}", "\u{FF76}", "\u{FF9E}", "\u{FB01}", "\u{1D41A}", "\u{B2}",
-    "\u{430}", "\u{440}", "\u{3BF}", "\u{2014}", "\u{2019}", "\u{A0}", "\u{3000}", "\u{65E5}",
-    "\u{5E9}", "\u{627}", "\u{1F600}", "\u{1F3FD}",
+    "a",
+    "e",
+    "x",
+    "1",
+    "4",
+    "A",
+    " ",
+    ";",
+    "#",
+    "&",
+    "%",
+    "&amp;",
+    "&amp",
+    "&lt",
+    "&#x41;",
+    "&#65",
+    "&#x",
+    "%41",
+    "%E2",
+    "%80",
+    "%8B",
+    "%C3%A9",
+    "%F0%9F%98%80",
+    "\u{301}",
+    "\u{323}",
+    "\u{200B}",
+    "\u{200D}",
+    "\u{FEFF}",
+    "\u{AD}",
+    "\u{202E}",
+    "\u{FE0F}",
+    "\u{E0041}",
+    "\u{1112}",
+    "\u{1161}",
+    "\u{11AB}",
+    "\u{D558}",
+    "\u{FF50}",
+    "\u{FF76}",
+    "\u{FF9E}",
+    "\u{FB01}",
+    "\u{1D41A}",
+    "\u{B2}",
+    "\u{430}",
+    "\u{440}",
+    "\u{3BF}",
+    "\u{2014}",
+    "\u{2019}",
+    "\u{A0}",
+    "\u{3000}",
+    "\u{65E5}",
+    "\u{5E9}",
+    "\u{627}",
+    "\u{1F600}",
+    "\u{1F3FD}",
 ];
 
 fn arb_text() -> impl Strategy<Value = String> {
@@ -300,7 +484,11 @@ fn arb_text() -> impl Strategy<Value = String> {
 
 /// Like [`arb_text`] without references and escapes.
 fn arb_plain_text() -> impl Strategy<Value = String> {
-    let pieces: Vec<&str> = PIECES.iter().copied().filter(|p| !p.contains(['&', '%'])).collect();
+    let pieces: Vec<&str> = PIECES
+        .iter()
+        .copied()
+        .filter(|p| !p.contains(['&', '%']))
+        .collect();
     prop::collection::vec(prop::sample::select(pieces), 0..30).prop_map(|p| p.concat())
 }
 
