@@ -52,7 +52,8 @@
 //! letter waits), an unfinished reference (`&#x4`, `&eacu`) or escape (`%E2%80`). All three are
 //! bounded by construction (segment length, the longest entity name, four escapes), so
 //! [`StreamNormalizer::pending_len`] never exceeds [`MAX_PENDING`]; no text needs forcing out,
-//! so the bound costs no equivalence with whole-text normalisation.
+//! so the bound costs no equivalence with whole-text normalisation. (`push` still enforces the
+//! bound, flushing pending text as at the end of a stream, should a future change break it.)
 
 mod map;
 mod scan;
@@ -106,17 +107,18 @@ impl StreamNormalizer {
     }
 
     /// Normalises what can be normalised of `input` (after earlier pending text), appending to
-    /// `out` and `map`. Afterwards [`Self::pending_len`] is at most [`MAX_PENDING`].
+    /// `out` and `map`. Afterwards [`Self::pending_len`] is at most [`MAX_PENDING`], whatever
+    /// the input.
     pub fn push(&mut self, input: &str, out: &mut String, map: &mut OffsetMap) {
         let mut rest = input;
         // Pending text is joined with just enough of the input to settle it; the scan then goes
-        // on in `input` itself, so a large push costs no copy.
+        // on in `input` itself, so a large push costs no copy. A small input is joined whole.
         while !self.pending.is_empty() && !rest.is_empty() {
             let old = self.pending.len();
             let head = floor_char_boundary(rest, JOIN_LEN);
             self.pending.push_str(&rest[..head]);
             let done = scan::normalize_prefix(&self.pending, false, out, map);
-            if done >= old {
+            if done >= old && head < rest.len() {
                 rest = &rest[done - old..];
                 self.pending.clear();
             } else {
@@ -128,11 +130,17 @@ impl StreamNormalizer {
             let done = scan::normalize_prefix(rest, false, out, map);
             self.pending.push_str(&rest[done..]);
         }
+        // The scanner never keeps back more than MAX_PENDING (see the module docs); should that
+        // ever break, the bound still holds: pending text is then normalised as if the stream
+        // ended here, which may differ from whole-text normalisation at this point only.
         debug_assert!(
             self.pending.len() <= MAX_PENDING,
             "pending {} bytes",
             self.pending.len()
         );
+        if self.pending.len() > MAX_PENDING {
+            self.finish(out, map);
+        }
     }
 
     /// Normalises everything still pending (end of stream).

@@ -1,6 +1,8 @@
 //! The segment-by-segment normaliser behind [`super::StreamNormalizer`]: splits text into
 //! segments, normalises each, and records each in the [`OffsetMap`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 use unicode_normalization::{is_nfc_quick, is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
@@ -52,21 +54,24 @@ pub(super) fn normalize_prefix(
                 }
                 Parsed::NeedMore => return pos,
             }
-        } else if b < 0x80 {
-            // Fast path: a run of plain ASCII is copied as is. Its last character may be the base
-            // of a combining sequence, so when a non-ASCII character follows (or the chunk ends
-            // before the stream does) it is left to the segment path.
-            let run_end = pos + plain_ascii_len(&bytes[pos..]);
-            let copy_end = match bytes.get(run_end) {
-                Some(b'&' | b'%') => run_end,
-                Some(_) => run_end - 1,
+        } else {
+            // Fast path: a run of characters that are their own normal form and start a segment
+            // (plain ASCII, most letters, CJK, Hangul syllables, emoji) is copied as is. Its last
+            // character may be the base of a combining sequence, so when an attaching character
+            // follows (or the chunk ends before the stream does) it is left to the segment path.
+            let start = pos;
+            let (run_end, last_start) = simple_run(text, pos);
+            let copy_end = match text[run_end..].chars().next() {
+                _ if run_end == start => start, // not simple: a segment starts here
+                Some(c) if boundary_before(c) => run_end,
+                Some(_) => last_start,
                 None if eos => run_end,
-                None => run_end - 1,
+                None => last_start,
             };
             out.push_str(&text[pos..copy_end]);
             map.push_identity(copy_end - pos);
             pos = copy_end;
-            if copy_end < run_end {
+            if copy_end < run_end || run_end == start {
                 match segment_end(text, pos, eos) {
                     Some(end) => {
                         emit_segment(&text[pos..end], &mut scratch, out, map);
@@ -75,17 +80,52 @@ pub(super) fn normalize_prefix(
                     None => return pos,
                 }
             }
-        } else {
-            match segment_end(text, pos, eos) {
-                Some(end) => {
-                    emit_segment(&text[pos..end], &mut scratch, out, map);
-                    pos = end;
-                }
-                None => return pos,
-            }
         }
     }
     pos
+}
+
+/// The run of [`is_simple`] characters at `text[pos..]`, stopping before `&` and `%`: its end
+/// and where its last character starts (`pos` for an empty run).
+fn simple_run(text: &str, pos: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let (mut i, mut last) = (pos, pos);
+    loop {
+        let n = plain_ascii_len(&bytes[i..]);
+        if n > 0 {
+            last = i + n - 1;
+            i += n;
+        }
+        // Then non-ASCII characters, as long as they are simple.
+        let start = i;
+        while let Some((c, len)) = decode_non_ascii(bytes, i) {
+            if !is_simple(c) {
+                break;
+            }
+            last = i;
+            i += len;
+        }
+        if i == start {
+            return (i, last);
+        }
+    }
+}
+
+/// The non-ASCII character starting at `bytes[i]` and its length; `None` at an ASCII byte or
+/// the end. `bytes` is valid UTF-8 and `i` a char boundary, so the lead byte gives the length.
+fn decode_non_ascii(bytes: &[u8], i: usize) -> Option<(char, usize)> {
+    let cont = |k: usize| u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3F);
+    let b0 = u32::from(*bytes.get(i)?);
+    let (cp, len) = match b0 {
+        0x00..=0x7F => return None,
+        0x80..=0xDF => ((b0 & 0x1F) << 6 | cont(1), 2),
+        0xE0..=0xEF => ((b0 & 0x0F) << 12 | cont(1) << 6 | cont(2), 3),
+        _ => (
+            (b0 & 0x07) << 18 | cont(1) << 12 | cont(2) << 6 | cont(3),
+            4,
+        ),
+    };
+    char::from_u32(cp).map(|c| (c, len))
 }
 
 /// Length of the prefix of `bytes` that is ASCII other than `&` and `%`, eight bytes at a time.
@@ -125,9 +165,13 @@ fn plain_ascii_len(bytes: &[u8]) -> usize {
 /// mark and so attaches). Invisible characters are removed, so they never start a segment: they
 /// are transparent, and `e` + ZWSP + U+0301 still composes to `é`. ASCII is always a boundary.
 fn boundary_before(c: char) -> bool {
-    if c.is_ascii() {
-        return true;
-    }
+    c.is_ascii()
+        || CLASSES
+            .get(c)
+            .map_or_else(|| compute_boundary(c), |k| k.boundary)
+}
+
+fn compute_boundary(c: char) -> bool {
     if is_invisible(c) || canonical_combining_class(c) != 0 {
         return false;
     }
@@ -170,9 +214,15 @@ fn emit_segment(seg: &str, scratch: &mut String, out: &mut String, map: &mut Off
     let mut chars = seg.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
         // A single character (CJK, emoji, accented letters, lone ASCII): the common case.
-        if !is_invisible(c) && fold_confusable(c).is_none() && nfkc_stable(c) {
+        if is_simple(c) {
             out.push_str(seg);
             map.push_identity(seg.len());
+            return;
+        }
+        // A lone lookalike or typographic quote or dash (confusables are NFKC-stable).
+        if let Some(a) = fold_confusable(c) {
+            out.push(char::from(a));
+            map.push_replaced(seg.len(), 1);
             return;
         }
     }
@@ -195,8 +245,81 @@ fn emit_segment(seg: &str, scratch: &mut String, out: &mut String, map: &mut Off
     }
 }
 
-fn nfkc_stable(c: char) -> bool {
-    c.is_ascii() || is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+/// Whether `c` on its own is its own normal form and starts a segment: not removed, not folded,
+/// a starter that NFKC leaves alone (so [`boundary_before`] holds too). Most text is made of
+/// these; a run of them is copied without further work.
+fn is_simple(c: char) -> bool {
+    c.is_ascii()
+        || CLASSES
+            .get(c)
+            .map_or_else(|| compute_simple(c), |k| k.simple)
+}
+
+fn compute_simple(c: char) -> bool {
+    !is_invisible(c)
+        && fold_confusable(c).is_none()
+        && canonical_combining_class(c) == 0
+        && is_nfkc_quick(std::iter::once(c)) == IsNormalized::Yes
+}
+
+/// [`is_simple`] and [`boundary_before`] of one character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Class {
+    simple: bool,
+    boundary: bool,
+}
+
+/// [`compute_simple`] and [`compute_boundary`] for the BMP and the SMP, filled in lazily 64 code
+/// points at a time: the quick-check lookups behind them cost a binary search per character,
+/// and text uses few blocks.
+static CLASSES: ClassTable = ClassTable::new();
+
+const TABLE_WORDS: usize = 0x20000 / 64;
+
+struct ClassTable {
+    /// Bit `cp % 64` of word `cp / 64`: whether `cp` is simple, once computed.
+    simple: [AtomicU64; TABLE_WORDS],
+    /// The same for boundary.
+    boundary: [AtomicU64; TABLE_WORDS],
+    /// Bit `w % 64` of word `w / 64`: whether word `w` of the two above is computed.
+    computed: [AtomicU64; TABLE_WORDS / 64],
+}
+
+impl ClassTable {
+    const fn new() -> Self {
+        ClassTable {
+            simple: [const { AtomicU64::new(0) }; TABLE_WORDS],
+            boundary: [const { AtomicU64::new(0) }; TABLE_WORDS],
+            computed: [const { AtomicU64::new(0) }; TABLE_WORDS / 64],
+        }
+    }
+
+    /// `None` above the table.
+    fn get(&self, c: char) -> Option<Class> {
+        let cp = c as usize;
+        let w = cp / 64;
+        let (simple, boundary) = (self.simple.get(w)?, &self.boundary[w]);
+        let flag = 1u64 << (w % 64);
+        // Racing threads compute the same bits; the Release/Acquire pair on `computed` makes
+        // the words' stores visible before their flag.
+        if self.computed[w / 64].load(Ordering::Acquire) & flag == 0 {
+            let (mut s, mut b) = (0u64, 0u64);
+            for k in 0..64 {
+                if let Some(ch) = char::from_u32((w * 64 + k) as u32) {
+                    s |= u64::from(compute_simple(ch)) << k;
+                    b |= u64::from(compute_boundary(ch)) << k;
+                }
+            }
+            simple.store(s, Ordering::Relaxed);
+            boundary.store(b, Ordering::Relaxed);
+            self.computed[w / 64].fetch_or(flag, Ordering::Release);
+        }
+        let bit = |word: &AtomicU64| word.load(Ordering::Relaxed) >> (cp % 64) & 1 == 1;
+        Some(Class {
+            simple: bit(simple),
+            boundary: bit(boundary),
+        })
+    }
 }
 
 /// Writes the normalisation of `text` into `scratch`: invisible characters removed, NFKC,
@@ -221,10 +344,18 @@ fn fold_into(text: &str, scratch: &mut String) {
 /// Records a character decoded from an entity or a percent run (`len` original bytes). It is
 /// normalised on its own: it does not compose with its neighbours.
 fn emit_decoded(ch: char, len: usize, scratch: &mut String, out: &mut String, map: &mut OffsetMap) {
-    let mut buf = [0u8; 4];
-    fold_into(ch.encode_utf8(&mut buf), scratch);
-    out.push_str(scratch);
-    map.push_replaced(len, scratch.len());
+    if is_simple(ch) {
+        out.push(ch);
+        map.push_replaced(len, ch.len_utf8());
+    } else if let Some(a) = fold_confusable(ch) {
+        out.push(char::from(a));
+        map.push_replaced(len, 1);
+    } else {
+        let mut buf = [0u8; 4];
+        fold_into(ch.encode_utf8(&mut buf), scratch);
+        out.push_str(scratch);
+        map.push_replaced(len, scratch.len());
+    }
 }
 
 // === HTML character references and percent-encoding ===
@@ -398,6 +529,48 @@ mod tests {
         // Bytes that differ from '&'/'%' by one bit or by a borrow must not stop the scan.
         let near = b"$'$'\"\x05\x06e$'fa\x7f";
         assert_eq!(plain_ascii_len(near), near.len());
+    }
+
+    #[test]
+    fn class_table_agrees_with_the_properties() {
+        for cp in (0..0x20000).chain(0xE0000..0xE0100) {
+            if let Some(c) = char::from_u32(cp) {
+                assert_eq!(
+                    is_simple(c),
+                    c.is_ascii() || compute_simple(c),
+                    "U+{cp:04X}"
+                );
+                assert_eq!(
+                    boundary_before(c),
+                    c.is_ascii() || compute_boundary(c),
+                    "U+{cp:04X}"
+                );
+                assert!(
+                    !is_simple(c) || boundary_before(c),
+                    "simple implies boundary: U+{cp:04X}"
+                );
+            }
+        }
+        for c in [
+            '\u{200B}',
+            '\u{301}',
+            '\u{430}',
+            '\u{FF50}',
+            '\u{2019}',
+            '\u{1D41A}',
+        ] {
+            assert!(!is_simple(c), "{c:?}");
+        }
+        for c in [
+            'a',
+            '\u{E9}',
+            '\u{65E5}',
+            '\u{D55C}',
+            '\u{1F600}',
+            '\u{5E9}',
+        ] {
+            assert!(is_simple(c), "{c:?}");
+        }
     }
 
     #[test]
