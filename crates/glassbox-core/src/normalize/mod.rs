@@ -68,6 +68,9 @@ pub use map::OffsetMap;
 /// 25 bytes) and percent escapes (at most 11) are shorter.
 pub const MAX_PENDING: usize = 4 * (scan::SEGMENT_MAX_CHARS - 1);
 
+// `&` and the longest name; four escapes less their last digit.
+const _: () = assert!(MAX_PENDING >= 1 + tables::ENTITY_NAME_MAX && MAX_PENDING >= 11);
+
 /// How much input `push` joins to pending text at a time: enough to settle all of it.
 const JOIN_LEN: usize = 2 * MAX_PENDING + 8;
 
@@ -111,6 +114,15 @@ impl StreamNormalizer {
     /// the input.
     pub fn push(&mut self, input: &str, out: &mut String, map: &mut OffsetMap) {
         let mut rest = input;
+        // The usual pending text between pushes is the last character of a plain run, kept in
+        // case a combining mark follows; when none does it is final as it is.
+        if let Some(next) = rest.chars().next() {
+            if scan::is_final_before(&self.pending, next) {
+                out.push_str(&self.pending);
+                map.push_identity(self.pending.len());
+                self.pending.clear();
+            }
+        }
         // Pending text is joined with just enough of the input to settle it; the scan then goes
         // on in `input` itself, so a large push costs no copy. A small input is joined whole.
         while !self.pending.is_empty() && !rest.is_empty() {

@@ -85,6 +85,17 @@ pub(super) fn normalize_prefix(
     pos
 }
 
+/// Whether `pending`, text a scan stopped at, is a single character that is its own normal form
+/// and stays so when `next` follows: then it is an identity run of its own. (Not `&` or `%`,
+/// which wait for the rest of a reference or escape.)
+pub(super) fn is_final_before(pending: &str, next: char) -> bool {
+    let mut chars = pending.chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (Some(c), None) if c != '&' && c != '%' && is_simple(c)
+    ) && boundary_before(next)
+}
+
 /// The run of [`is_simple`] characters at `text[pos..]`, stopping before `&` and `%`: its end
 /// and where its last character starts (`pos` for an empty run).
 fn simple_run(text: &str, pos: usize) -> (usize, usize) {
