@@ -69,7 +69,7 @@ pub use map::OffsetMap;
 pub const MAX_PENDING: usize = 4 * (scan::SEGMENT_MAX_CHARS - 1);
 
 // `&` and the longest name; four escapes less their last digit.
-const _: () = assert!(MAX_PENDING >= 1 + tables::ENTITY_NAME_MAX && MAX_PENDING >= 11);
+const _: () = assert!(MAX_PENDING > tables::ENTITY_NAME_MAX && MAX_PENDING >= 11);
 
 /// How much input `push` joins to pending text at a time: enough to settle all of it.
 const JOIN_LEN: usize = 2 * MAX_PENDING + 8;
