@@ -220,6 +220,41 @@ impl OffsetMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any sequence of pieces and any queries, before and after forgetting: no panic,
+        /// answers within the original, monotone, and spans cover what they map.
+        #[test]
+        fn queries_are_total_and_monotone(
+            pieces in prop::collection::vec((any::<bool>(), 0usize..6, 0usize..6), 0..20),
+            forget in 0usize..40,
+        ) {
+            let mut m = OffsetMap::new();
+            for (identity, a, b) in pieces {
+                if identity { m.push_identity(a) } else { m.push_replaced(a, b) }
+            }
+            for forgotten in [false, true] {
+                if forgotten {
+                    m.forget_before(forget);
+                }
+                let mut last = (0, 0, 0, 0);
+                for n in 0..=m.norm_len() + 2 {
+                    let now = (m.orig_start(n), m.orig_end(n), m.boundary_at_or_before(n), m.orig_at_boundary(n));
+                    prop_assert!(now.0 <= m.orig_len() && now.1 <= m.orig_len() && now.3 <= m.orig_len());
+                    prop_assert!(now.2 <= n.max(m.norm_len()) && now.2 <= m.norm_len());
+                    if !forgotten || n > forget {
+                        prop_assert!(now.0 >= last.0 && now.1 >= last.1 && now.2 >= last.2 && now.3 >= last.3);
+                        for k in n + 1..=m.norm_len() {
+                            let (s, e) = m.orig_span(n, k);
+                            prop_assert!(s <= e);
+                        }
+                    }
+                    last = now;
+                }
+            }
+        }
+    }
 
     /// "a" + [ZWSP removed] + "b" + ["&amp;" -> "&"] + "c".
     fn sample() -> OffsetMap {

@@ -33,6 +33,33 @@
 //! then normalised on its own (so `&#xFF50;` is `p` and `%E2%80%8B` is removed) but does not
 //! compose with its neighbours.
 //!
+//! Spacing tricks (`p a s s`) and base64 are not undone here: normalised text keeps a 1:1
+//! reading of the original, and those belong to the detectors that look for them.
+//!
+//! # Example
+//!
+//! ```
+//! use glassbox_core::normalize::{normalize, OffsetMap, StreamNormalizer};
+//!
+//! let original = "my pa\u{200B}ssw\u{43E}rd is &lt;secret&gt;";
+//! let (norm, map) = normalize(original);
+//! assert_eq!(norm, "my password is <secret>");
+//!
+//! // A finding on the normalised text maps back to the exact original bytes.
+//! let start = norm.find("password").unwrap();
+//! let (s, e) = map.orig_span(start, start + "password".len());
+//! assert_eq!(&original[s..e], "pa\u{200B}ssw\u{43E}rd");
+//!
+//! // Streamed in any pieces, the result is the same.
+//! let mut stream = StreamNormalizer::new();
+//! let (mut out, mut map) = (String::new(), OffsetMap::new());
+//! for piece in ["my pa\u{200B}ssw", "\u{43E}rd is &l", "t;secret&gt;"] {
+//!     stream.push(piece, &mut out, &mut map);
+//! }
+//! stream.finish(&mut out, &mut map);
+//! assert_eq!(out, norm);
+//! ```
+//!
 //! # Segments
 //!
 //! NFKC is applied segment by segment, which is what lets a stream release text early. A segment
