@@ -270,6 +270,34 @@ fn transforms() {
 }
 
 #[test]
+fn lookalikes_dashes_quotes_spaces_fold_to_ascii() {
+    let table = [
+        (
+            "\u{430} \u{435} \u{43E} \u{440} \u{441} \u{443} \u{445} \u{456} \u{458} \u{455} \u{501} \u{51B} \u{51D}",
+            "a e o p c y x i j s d q w",
+        ),
+        (
+            "\u{410} \u{412} \u{415} \u{41A} \u{41C} \u{41D} \u{41E} \u{420} \u{421} \u{422} \u{425}",
+            "A B E K M H O P C T X",
+        ),
+        (
+            "\u{391} \u{392} \u{395} \u{396} \u{397} \u{399} \u{39A} \u{39C} \u{39D} \u{39F} \u{3A1} \u{3A4} \u{3A5} \u{3A7} \u{3BF} \u{3BD}",
+            "A B E Z H I K M N O P T Y X o v",
+        ),
+        ("\u{2010}\u{2011}\u{2012}\u{2013}\u{2014}\u{2015}\u{2212}", "-------"),
+        ("\u{2018}\u{2019}\u{201A}\u{201B}", "''''"),
+        ("\u{201C}\u{201D}\u{201E}", "\"\"\""),
+    ];
+    for (text, want) in table {
+        assert_eq!(normalize(text).0, want, "{text:?}");
+    }
+    let spaces = ['\u{A0}', '\u{202F}', '\u{205F}', '\u{3000}'];
+    for c in spaces.into_iter().chain('\u{2000}'..='\u{200A}') {
+        assert_eq!(normalize(&format!("a{c}b")).0, "a b", "U+{:04X}", c as u32);
+    }
+}
+
+#[test]
 fn spans_map_to_exact_original_bytes() {
     for &(text, needle, want) in SPANS {
         let (norm, map) = normalize(text);
