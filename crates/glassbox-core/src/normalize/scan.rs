@@ -61,7 +61,8 @@ pub(super) fn normalize_prefix(
             // follows (or the chunk ends before the stream does) it is left to the segment path.
             let start = pos;
             let (run_end, last_start) = simple_run(text, pos);
-            let copy_end = match text[run_end..].chars().next() {
+            let stop = text[run_end..].chars().next();
+            let copy_end = match stop {
                 _ if run_end == start => start, // not simple: a segment starts here
                 Some(c) if boundary_before(c) => run_end,
                 Some(_) => last_start,
@@ -71,6 +72,16 @@ pub(super) fn normalize_prefix(
             out.push_str(&text[pos..copy_end]);
             map.push_identity(copy_end - pos);
             pos = copy_end;
+            // A lone lookalike, quote or dash (nothing attaching to it) folds right here.
+            let lone = stop
+                .filter(|_| pos == run_end)
+                .and_then(|c| lone_fold(text, pos, c));
+            if let Some(folded) = lone {
+                out.push(char::from(folded));
+                map.push_replaced(stop.map_or(0, char::len_utf8), 1);
+                pos += stop.map_or(0, char::len_utf8);
+                continue;
+            }
             if copy_end < run_end || run_end == start {
                 match segment_end(text, pos, eos) {
                     Some(end) => {
@@ -94,6 +105,14 @@ pub(super) fn is_final_before(pending: &str, next: char) -> bool {
         (chars.next(), chars.next()),
         (Some(c), None) if c != '&' && c != '%' && is_simple(c)
     ) && boundary_before(next)
+}
+
+/// The ASCII character `c` (at `text[pos..]`) folds to, when it makes a segment on its own: the
+/// character after it starts the next segment. Confusables are NFKC-stable starters.
+fn lone_fold(text: &str, pos: usize, c: char) -> Option<u8> {
+    let folded = fold_confusable(c)?;
+    let next = text.get(pos + c.len_utf8()..)?.chars().next()?;
+    boundary_before(next).then_some(folded)
 }
 
 /// The run of [`is_simple`] characters at `text[pos..]`, stopping before `&` and `%`: its end
@@ -581,6 +600,14 @@ mod tests {
             '\u{5E9}',
         ] {
             assert!(is_simple(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn confusables_start_segments() {
+        // `lone_fold` relies on it: a confusable is never part of a preceding segment.
+        for &(c, _) in super::super::tables::CONFUSABLES {
+            assert!(boundary_before(c) && !is_simple(c), "{c:?}");
         }
     }
 
