@@ -23,14 +23,41 @@ use crate::Category;
 /// A match in normalised text, before policy decides an action.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Match {
-    /// Byte offset in the normalised text where the match starts.
+    /// Byte offset in the normalised text where the reported span starts.
     pub start: usize,
-    /// Byte offset one past the match.
+    /// Byte offset one past the reported span.
     pub end: usize,
     /// What was found.
     pub category: Category,
     /// Confidence in `[0, 1]`.
     pub score: f32,
+    /// The bytes the detector consumed to find the match: a superset of `start..end` when a
+    /// rule matches context it does not report (`password = "…"` reports only the value; a
+    /// phone rule consumes the character before the number because regexes have no
+    /// look-behind). The streaming scanner never releases text through an extent, so a search
+    /// resumed at the release frontier sees the same context the whole-text search saw.
+    pub extent: std::ops::Range<usize>,
+}
+
+impl Match {
+    /// A match whose extent is its span.
+    pub fn new(start: usize, end: usize, category: Category, score: f32) -> Self {
+        Match {
+            start,
+            end,
+            category,
+            score,
+            extent: start..end,
+        }
+    }
+
+    /// Shifts every offset by `by` (window-relative to stream-absolute).
+    pub fn shifted(mut self, by: usize) -> Self {
+        self.start += by;
+        self.end += by;
+        self.extent = self.extent.start + by..self.extent.end + by;
+        self
+    }
 }
 
 /// A detector failed to run (not "found nothing"): policy's `on_error` decides what happens.

@@ -261,11 +261,7 @@ impl Engine {
         for d in &self.inner.detectors {
             ms.clear();
             match d.detect(text, from, &mut ms) {
-                Ok(()) => matches.extend(ms.drain(..).map(|mut m| {
-                    m.start += base;
-                    m.end += base;
-                    (d.name(), m)
-                })),
+                Ok(()) => matches.extend(ms.drain(..).map(|m| (d.name(), m.shifted(base)))),
                 Err(error) => failures.push(self.failure(error)),
             }
         }
@@ -552,13 +548,15 @@ impl StreamScanner {
                 if m.start < h && m.end > h {
                     m.end = h;
                 }
+                m.extent.end = m.extent.end.min(h);
             }
         }
         loop {
             let mut h2 = h;
             for (_, m) in &matches {
-                if m.start < h2 && m.end > h2 {
-                    h2 = m.start;
+                let (from, to) = (m.start.min(m.extent.start), m.end.max(m.extent.end));
+                if from < h2 && to > h2 {
+                    h2 = from;
                 }
             }
             let h2 = self.map.boundary_at_or_before(h2);
@@ -567,7 +565,7 @@ impl StreamScanner {
             }
             h = h2;
         }
-        matches.retain(|(_, m)| m.start < h);
+        matches.retain(|(_, m)| m.start.min(m.extent.start) < h);
         let findings = engine.decide(matches, &self.map);
         let orig_end = self.map.orig_at_boundary(h);
         let verdict = engine.verdict(&findings, &chunk.failures);
@@ -634,12 +632,12 @@ mod tests {
             while let Some(i) = text[at..].find("SECRET").map(|i| i + at) {
                 let digits = text[i + 6..].bytes().take_while(u8::is_ascii_digit).count();
                 if digits == 4 {
-                    out.push(Match {
-                        start: i,
-                        end: i + 10,
-                        category: Category::new("secret.toy").unwrap(),
-                        score: 1.0,
-                    });
+                    out.push(Match::new(
+                        i,
+                        i + 10,
+                        Category::new("secret.toy").unwrap(),
+                        1.0,
+                    ));
                     at = i + 10;
                 } else {
                     at = i + 1;
@@ -701,12 +699,12 @@ mod tests {
             } else {
                 0.1
             };
-            let m = Match {
-                start: 0,
-                end: text.len(),
-                category: Category::new("prompt_injection").unwrap(),
+            let m = Match::new(
+                0,
+                text.len(),
+                Category::new("prompt_injection").unwrap(),
                 score,
-            };
+            );
             Box::pin(std::future::ready(Ok(vec![m])))
         }
     }

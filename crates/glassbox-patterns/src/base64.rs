@@ -83,12 +83,7 @@ impl Detector for Base64Detector {
         for t in tokens {
             let decoded = decode_text(&text[t.start..t.end]);
             if let Some(m) = decoded.as_deref().and_then(|d| inner_first(&self.inner, d)) {
-                out.push(Match {
-                    start: t.start,
-                    end: t.end,
-                    category: m.category,
-                    score: m.score,
-                });
+                out.push(Match::new(t.start, t.end, m.category, m.score));
             }
         }
         Ok(())

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use glassbox_core::{Action, Category, Detector, Policy};
+use glassbox_core::{Action, Category, Detector, Family, Policy};
 
-use crate::{keywords, Base64Detector, Rule, RuleSet, RuleSetError};
+use crate::{keywords, pii, Base64Detector, Rule, RuleSet, RuleSetError};
 
 /// Why a policy's patterns could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +30,14 @@ pub enum BuildError {
 /// [`BuildError::Section`] naming the section and the problem.
 pub fn policy_rules(policy: &Policy) -> Result<Vec<Rule>, BuildError> {
     let mut rules: Vec<Rule> = Vec::new();
+    if policy.pii.enabled && policy.family_enabled(Family::Pii) {
+        rules.extend(
+            pii::rules(&policy.pii).map_err(|reason| BuildError::Section {
+                section: "pii",
+                reason,
+            })?,
+        );
+    }
     rules.extend(keywords::rules(&policy.keywords));
     rules.retain(|r| {
         Category::new(format!("{}.{}", r.family.as_str(), r.kind))

@@ -241,6 +241,7 @@ impl Detector for RuleSet {
                         end: span.1,
                         category: self.categories[i].clone(),
                         score: rule.score,
+                        extent: whole.0..whole.1,
                     });
                     at = if whole.1 > whole.0 {
                         whole.1

@@ -1293,8 +1293,8 @@ fn builtin() -> Vec<Entry> {
         Entry::new(
             "twitter_bearer_token",
             "X / Twitter app bearer token",
-            "21 `A` + 30–160",
-            format!(r"{B}(?P<s>A{{21}}[0-9A-Za-z%]{{30,160}})(?:[^0-9A-Za-z%]|\z)"),
+            "21 `A` + 30–160 (URL-encoded or not)",
+            format!(r"{B}(?P<s>A{{21}}[0-9A-Za-z%+/=]{{30,160}})(?:[^0-9A-Za-z%+/=]|\z)"),
         )
         .check("the part after the `A`s has entropy", twitter_ok),
         Entry::new(

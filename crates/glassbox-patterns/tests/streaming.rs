@@ -180,7 +180,9 @@ fn held_back_is_bounded_by_the_matchers() {
         s.feed(word.as_bytes()).unwrap();
         max_held = max_held.max(s.held());
     }
-    assert!(max_held <= 6, "held {max_held} bytes of ordinary prose");
+    // The longest word is 5 bytes; the word could still become an e-mail address, and the
+    // normaliser keeps one character in case a combining mark follows.
+    assert!(max_held <= 7, "held {max_held} bytes of ordinary prose");
     assert!(
         engine.max_holdback() >= 4096,
         "private keys need a long hold-back"
