@@ -97,11 +97,16 @@ impl Category {
                 .find(|f| edit_distance(f, family) <= 2)
                 .map(|f| format!("; did you mean `{f}`?"))
                 .unwrap_or_default();
-            return Err(CategoryError::UnknownFamily { family: family.to_string(), hint });
+            return Err(CategoryError::UnknownFamily {
+                family: family.to_string(),
+                hint,
+            });
         }
         if let Some(kind) = kind {
             let ok = !kind.is_empty()
-                && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.+".contains(&b));
+                && kind
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.+".contains(&b));
             if !ok {
                 return Err(CategoryError::BadKind(kind.to_string()));
             }
@@ -211,8 +216,14 @@ mod tests {
         let e = Category::new("secrets.aws").unwrap_err().to_string();
         assert!(e.contains("unknown category family `secrets`"), "{e}");
         assert!(e.contains("did you mean `secret`"), "{e}");
-        assert!(matches!(Category::new("pii."), Err(CategoryError::BadKind(_))));
-        assert!(matches!(Category::new("pii.e mail"), Err(CategoryError::BadKind(_))));
+        assert!(matches!(
+            Category::new("pii."),
+            Err(CategoryError::BadKind(_))
+        ));
+        assert!(matches!(
+            Category::new("pii.e mail"),
+            Err(CategoryError::BadKind(_))
+        ));
     }
 
     #[test]

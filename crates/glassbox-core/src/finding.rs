@@ -85,7 +85,11 @@ impl Finding {
 
 /// The strongest action over `findings`.
 pub fn verdict_of(findings: &[Finding]) -> Verdict {
-    findings.iter().map(|f| f.action).max().unwrap_or(Action::Allow)
+    findings
+        .iter()
+        .map(|f| f.action)
+        .max()
+        .unwrap_or(Action::Allow)
 }
 
 #[cfg(test)]
@@ -114,7 +118,13 @@ mod tests {
             action: a,
         };
         assert_eq!(verdict_of(&[]), Action::Allow);
-        assert_eq!(verdict_of(&[f(Action::Annotate), f(Action::Mask)]), Action::Mask);
-        assert_eq!(verdict_of(&[f(Action::Block), f(Action::Mask)]), Action::Block);
+        assert_eq!(
+            verdict_of(&[f(Action::Annotate), f(Action::Mask)]),
+            Action::Mask
+        );
+        assert_eq!(
+            verdict_of(&[f(Action::Block), f(Action::Mask)]),
+            Action::Block
+        );
     }
 }

@@ -89,7 +89,9 @@ impl OffsetMap {
     fn seg_index(&self, norm: usize) -> usize {
         // Last segment whose norm_start <= norm (empty replaced segments share a norm_start with
         // their successor; the partition point finds the last of them).
-        self.segs.partition_point(|s| s.norm_start <= norm).saturating_sub(1)
+        self.segs
+            .partition_point(|s| s.norm_start <= norm)
+            .saturating_sub(1)
     }
 
     fn seg_norm_end(&self, i: usize) -> usize {
@@ -114,7 +116,10 @@ impl OffsetMap {
     /// The original offset where the span ending at normalised `norm` (exclusive) ends.
     pub fn orig_end(&self, norm: usize) -> usize {
         if norm == 0 {
-            return self.segs.front().map_or(0, |s| s.orig_start.min(s.orig_end));
+            return self
+                .segs
+                .front()
+                .map_or(0, |s| s.orig_start.min(s.orig_end));
         }
         let s = self.segs[self.seg_index(norm - 1)];
         if s.identity {

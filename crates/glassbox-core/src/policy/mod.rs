@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use classifiers::{ClassifierMode, ClassifierPolicy, ClassifiersConfig};
-pub use license::LicenseConfig;
+pub use license::{
+    LicenseClass, LicenseConfig, LicenseScopeConfig, ModelApproval, ModelEntry, ModelRule,
+    ModelsLicenseConfig,
+};
 pub use patterns::{CustomPattern, KeywordList, PiiConfig, SecretsConfig};
 
 use crate::{Action, Category, Family};
@@ -48,7 +51,9 @@ fn default_max_holdback() -> usize {
 
 impl Default for StreamingConfig {
     fn default() -> Self {
-        StreamingConfig { max_holdback: default_max_holdback() }
+        StreamingConfig {
+            max_holdback: default_max_holdback(),
+        }
     }
 }
 
@@ -174,7 +179,11 @@ impl Policy {
             origin: origin.to_string(),
             line: find_key_line(src, section, key),
             column: None,
-            field: Some(if section.is_empty() { key.to_string() } else { format!("{section}.{key}") }),
+            field: Some(if section.is_empty() {
+                key.to_string()
+            } else {
+                format!("{section}.{key}")
+            }),
             reason,
         };
         if self.id.trim().is_empty() {
@@ -186,13 +195,18 @@ impl Policy {
         for (key, t) in &self.thresholds {
             Category::new(key.as_str()).map_err(|e| err("thresholds", key, e.to_string()))?;
             if !(0.0..=1.0).contains(t) || t.is_nan() {
-                return Err(err("thresholds", key, format!("threshold {t} is outside [0, 1]")));
+                return Err(err(
+                    "thresholds",
+                    key,
+                    format!("threshold {t} is outside [0, 1]"),
+                ));
             }
         }
         for (name, list) in &self.keywords {
             Category::new(format!("keyword.{name}"))
                 .map_err(|e| err("keywords", name, e.to_string()))?;
-            list.validate().map_err(|reason| err("keywords", name, reason))?;
+            list.validate()
+                .map_err(|reason| err("keywords", name, reason))?;
         }
         for key in self.actions.keys() {
             if let Some(list) = key.strip_prefix("keyword.") {
@@ -205,12 +219,24 @@ impl Policy {
                 }
             }
         }
-        self.secrets.validate().map_err(|(k, reason)| err("secrets", &k, reason))?;
-        self.pii.validate().map_err(|(k, reason)| err("pii", &k, reason))?;
-        self.licenses.validate().map_err(|(k, reason)| err("licenses", &k, reason))?;
-        self.classifiers.validate().map_err(|(k, reason)| err("classifiers", &k, reason))?;
+        self.secrets
+            .validate()
+            .map_err(|(k, reason)| err("secrets", &k, reason))?;
+        self.pii
+            .validate()
+            .map_err(|(k, reason)| err("pii", &k, reason))?;
+        self.licenses
+            .validate()
+            .map_err(|(k, reason)| err("licenses", &k, reason))?;
+        self.classifiers
+            .validate()
+            .map_err(|(k, reason)| err("classifiers", &k, reason))?;
         if self.streaming.max_holdback < 64 {
-            return Err(err("streaming", "max_holdback", "must be at least 64 bytes".into()));
+            return Err(err(
+                "streaming",
+                "max_holdback",
+                "must be at least 64 bytes".into(),
+            ));
         }
         Ok(())
     }
@@ -237,16 +263,11 @@ impl Policy {
     /// family that is allowed everywhere are not built.
     pub fn family_enabled(&self, family: Family) -> bool {
         let f = family.as_str();
-        let family_action = self
-            .actions
-            .get(f)
-            .copied()
-            .unwrap_or(self.default_action);
+        let family_action = self.actions.get(f).copied().unwrap_or(self.default_action);
         family_action != Action::Allow
-            || self
-                .actions
-                .iter()
-                .any(|(k, a)| *a != Action::Allow && k.starts_with(f) && k[f.len()..].starts_with('.'))
+            || self.actions.iter().any(|(k, a)| {
+                *a != Action::Allow && k.starts_with(f) && k[f.len()..].starts_with('.')
+            })
     }
 }
 
@@ -271,7 +292,9 @@ fn find_key_line(src: &str, section: &str, key: &str) -> Option<usize> {
         if in_section {
             let unquoted = trimmed.trim_start_matches(['"', '\'']);
             if unquoted.starts_with(key)
-                && unquoted[key.len()..].trim_start_matches(['"', '\'']).starts_with(':')
+                && unquoted[key.len()..]
+                    .trim_start_matches(['"', '\''])
+                    .starts_with(':')
             {
                 return Some(i + 1);
             }
@@ -302,10 +325,22 @@ mod tests {
             "t.yaml",
         )
         .unwrap();
-        assert_eq!(p.action_for(&Category::new("secret.jwt").unwrap()), Action::Annotate);
-        assert_eq!(p.action_for(&Category::new("secret.jwt_x").unwrap()), Action::Mask);
-        assert_eq!(p.action_for(&Category::new("pii.email").unwrap()), Action::Allow);
-        assert_eq!(p.action_for(&Category::new("toxicity").unwrap()), Action::Annotate);
+        assert_eq!(
+            p.action_for(&Category::new("secret.jwt").unwrap()),
+            Action::Annotate
+        );
+        assert_eq!(
+            p.action_for(&Category::new("secret.jwt_x").unwrap()),
+            Action::Mask
+        );
+        assert_eq!(
+            p.action_for(&Category::new("pii.email").unwrap()),
+            Action::Allow
+        );
+        assert_eq!(
+            p.action_for(&Category::new("toxicity").unwrap()),
+            Action::Annotate
+        );
         assert!(!p.family_enabled(Family::Pii));
         assert!(p.family_enabled(Family::Secret));
     }
@@ -328,8 +363,8 @@ mod tests {
 
     #[test]
     fn bad_category_key_points_at_line() {
-        let e =
-            Policy::from_yaml("id: t\nactions:\n  pii: mask\n  secrets: mask\n", "p.yaml").unwrap_err();
+        let e = Policy::from_yaml("id: t\nactions:\n  pii: mask\n  secrets: mask\n", "p.yaml")
+            .unwrap_err();
         assert_eq!(e.line, Some(4), "{e}");
         assert_eq!(e.field.as_deref(), Some("actions.secrets"));
         assert!(e.reason.contains("did you mean `secret`"), "{e}");
@@ -344,7 +379,8 @@ mod tests {
 
     #[test]
     fn keyword_action_needs_list() {
-        let e = Policy::from_yaml("id: t\nactions:\n  keyword.nope: block\n", "p.yaml").unwrap_err();
+        let e =
+            Policy::from_yaml("id: t\nactions:\n  keyword.nope: block\n", "p.yaml").unwrap_err();
         assert!(e.reason.contains("no keyword list `nope`"), "{e}");
     }
 }

@@ -19,7 +19,11 @@ pub struct SecretsConfig {
 
 impl Default for SecretsConfig {
     fn default() -> Self {
-        SecretsConfig { enabled: true, disable: Vec::new(), custom: Vec::new() }
+        SecretsConfig {
+            enabled: true,
+            disable: Vec::new(),
+            custom: Vec::new(),
+        }
     }
 }
 
@@ -49,9 +53,15 @@ pub struct CustomPattern {
 impl CustomPattern {
     fn validate(&self) -> Result<(), String> {
         if self.id.is_empty()
-            || !self.id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
+            || !self
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-".contains(&b))
         {
-            return Err(format!("custom pattern id `{}` must be ASCII letters, digits, `_`, `-`", self.id));
+            return Err(format!(
+                "custom pattern id `{}` must be ASCII letters, digits, `_`, `-`",
+                self.id
+            ));
         }
         if self.regex.is_empty() {
             return Err(format!("custom pattern `{}` has an empty regex", self.id));
@@ -85,12 +95,20 @@ fn yes() -> bool {
 }
 
 fn default_regions() -> Vec<String> {
-    ["US", "GB", "DE", "FR", "IN"].into_iter().map(String::from).collect()
+    ["US", "GB", "DE", "FR", "IN"]
+        .into_iter()
+        .map(String::from)
+        .collect()
 }
 
 impl Default for PiiConfig {
     fn default() -> Self {
-        PiiConfig { enabled: true, disable: Vec::new(), phone_regions: default_regions(), private_ip: false }
+        PiiConfig {
+            enabled: true,
+            disable: Vec::new(),
+            phone_regions: default_regions(),
+            private_ip: false,
+        }
     }
 }
 
@@ -134,7 +152,13 @@ impl KeywordList {
 
     /// Whether terms match inside words.
     pub fn substring(&self) -> bool {
-        matches!(self, KeywordList::Detailed { substring: true, .. })
+        matches!(
+            self,
+            KeywordList::Detailed {
+                substring: true,
+                ..
+            }
+        )
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -146,7 +170,10 @@ impl KeywordList {
                 return Err("a keyword list has an empty term".into());
             }
             if t.len() > 256 {
-                return Err(format!("term `{}…` is longer than 256 bytes", &t[..t.floor_char_boundary(32)]));
+                return Err(format!(
+                    "term `{}…` is longer than 256 bytes",
+                    &t[..t.floor_char_boundary(32)]
+                ));
             }
         }
         Ok(())
