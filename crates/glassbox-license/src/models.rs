@@ -1,0 +1,1 @@
+//! Served-model licences.
