@@ -22,8 +22,13 @@ const NETWORK_COPYLEFT: &[&str] = &["AGPL-", "OSL-", "RPL-", "CPAL-", "EUPL-"];
 
 /// Source-available / restricted-use licences on the SPDX list.
 const SOURCE_AVAILABLE: &[&str] = &[
-    "SSPL-1.0", "BUSL-1.1", "Elastic-2.0", "PolyForm-Small-Business-1.0.0", "Commons-Clause",
-    "Sun-PPP", "Hippocratic-2.1",
+    "SSPL-1.0",
+    "BUSL-1.1",
+    "Elastic-2.0",
+    "PolyForm-Small-Business-1.0.0",
+    "Commons-Clause",
+    "Sun-PPP",
+    "Hippocratic-2.1",
 ];
 
 /// Strong copyleft licences whose SPDX metadata lacks the copyleft flag.
@@ -61,14 +66,19 @@ pub fn builtin_class(id: &str) -> LicenseClass {
     if id == "invalid_expression" {
         return Unknown;
     }
-    if let Some((_, c)) = LICENSE_REFS.iter().find(|(r, _)| r.eq_ignore_ascii_case(id)) {
+    if let Some((_, c)) = LICENSE_REFS
+        .iter()
+        .find(|(r, _)| r.eq_ignore_ascii_case(id))
+    {
         return *c;
     }
     if id.starts_with("LicenseRef-") || id.starts_with("DocumentRef-") {
         return Unknown;
     }
     let base = id.trim_end_matches('+');
-    let Some(lid) = spdx::license_id(base) else { return Unknown };
+    let Some(lid) = spdx::license_id(base) else {
+        return Unknown;
+    };
     let name = lid.name;
     let full = lid.full_name.to_ascii_lowercase();
     let has = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
@@ -115,11 +125,17 @@ pub fn obligations(id: &str, class: LicenseClass) -> &'static str {
 
 /// Rank for `OR` choices: least restrictive first (the order of [`LicenseClass::ALL`]).
 pub fn restrictiveness(class: LicenseClass) -> usize {
-    LicenseClass::ALL.iter().position(|c| *c == class).unwrap_or(LicenseClass::ALL.len())
+    LicenseClass::ALL
+        .iter()
+        .position(|c| *c == class)
+        .unwrap_or(LicenseClass::ALL.len())
 }
 
 fn scope_action(s: &LicenseScopeConfig, id: &str, class: LicenseClass) -> Option<Action> {
-    s.overrides.get(id).or_else(|| s.classes.get(&class)).copied()
+    s.overrides
+        .get(id)
+        .or_else(|| s.classes.get(&class))
+        .copied()
 }
 
 /// The action `cfg` gives licence `id` in `scope`: the tenant's settings, then the route's,
@@ -132,7 +148,12 @@ pub fn action_for_id(cfg: &LicenseConfig, id: &str, scope: Scope<'_>) -> Option<
     tenant
         .and_then(|s| scope_action(s, id, class))
         .or_else(|| route.and_then(|s| scope_action(s, id, class)))
-        .or_else(|| cfg.overrides.get(id).or_else(|| cfg.classes.get(&class)).copied())
+        .or_else(|| {
+            cfg.overrides
+                .get(id)
+                .or_else(|| cfg.classes.get(&class))
+                .copied()
+        })
 }
 
 /// The licence id a requirement names, as used in categories (`GPL-2.0+` for `GPL-2.0+`,
@@ -165,7 +186,9 @@ pub fn evaluate(
                 stack.push(action_for_id(cfg, &req_id(&r.req), scope).unwrap_or(fallback));
             }
             spdx::expression::ExprNode::Op(op) => {
-                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else { return fallback };
+                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                    return fallback;
+                };
                 stack.push(match op {
                     spdx::expression::Operator::And => a.max(b),
                     spdx::expression::Operator::Or => a.min(b),
@@ -187,7 +210,9 @@ pub fn effective_ids(expr: &spdx::Expression, cfg: &LicenseConfig) -> Vec<String
                 stack.push((restrictiveness(class_of(&id, cfg)), vec![id]));
             }
             spdx::expression::ExprNode::Op(op) => {
-                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else { break };
+                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                    break;
+                };
                 stack.push(match op {
                     spdx::expression::Operator::And => {
                         let mut ids = a.1;

@@ -22,14 +22,55 @@ const SPLIT_OVER: usize = 48;
 
 /// Licences a shared sentence is attributed to, most preferred first.
 pub const SHARED_PRIORITY: &[&str] = &[
-    "MIT", "MIT-0", "ISC", "0BSD", "BSD-2-Clause", "BSD-3-Clause", "BSD-4-Clause", "Apache-2.0",
-    "Apache-1.1", "Zlib", "BSL-1.0", "Unlicense", "CC0-1.0", "GPL-2.0-only", "GPL-3.0-only",
-    "LGPL-2.1-only", "LGPL-3.0-only", "LGPL-2.0-only", "GPL-1.0-only", "AGPL-3.0-only", "MPL-2.0",
-    "MPL-1.1", "EPL-2.0", "EPL-1.0", "CDDL-1.0", "CDDL-1.1", "EUPL-1.2", "CC-BY-4.0",
-    "CC-BY-SA-4.0", "CC-BY-NC-4.0", "CC-BY-NC-SA-4.0", "CC-BY-ND-4.0", "CC-BY-NC-ND-4.0",
-    "CC-BY-3.0", "CC-BY-SA-3.0", "CC-BY-NC-3.0", "CC-BY-NC-SA-3.0", "SSPL-1.0", "BUSL-1.1",
-    "Elastic-2.0", "Artistic-2.0", "OFL-1.1", "Python-2.0", "PostgreSQL", "WTFPL", "OSL-3.0",
-    "AFL-3.0", "Ms-PL", "Ms-RL",
+    "MIT",
+    "MIT-0",
+    "ISC",
+    "0BSD",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "BSD-4-Clause",
+    "Apache-2.0",
+    "Apache-1.1",
+    "Zlib",
+    "BSL-1.0",
+    "Unlicense",
+    "CC0-1.0",
+    "GPL-2.0-only",
+    "GPL-3.0-only",
+    "LGPL-2.1-only",
+    "LGPL-3.0-only",
+    "LGPL-2.0-only",
+    "GPL-1.0-only",
+    "AGPL-3.0-only",
+    "MPL-2.0",
+    "MPL-1.1",
+    "EPL-2.0",
+    "EPL-1.0",
+    "CDDL-1.0",
+    "CDDL-1.1",
+    "EUPL-1.2",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-SA-4.0",
+    "CC-BY-ND-4.0",
+    "CC-BY-NC-ND-4.0",
+    "CC-BY-3.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-NC-3.0",
+    "CC-BY-NC-SA-3.0",
+    "SSPL-1.0",
+    "BUSL-1.1",
+    "Elastic-2.0",
+    "Artistic-2.0",
+    "OFL-1.1",
+    "Python-2.0",
+    "PostgreSQL",
+    "WTFPL",
+    "OSL-3.0",
+    "AFL-3.0",
+    "Ms-PL",
+    "Ms-RL",
 ];
 
 /// Standard notices, headers and licence titles: `(licence, score, phrase spec)`. Specs use
@@ -89,25 +130,64 @@ const GNU: &[(&str, &str, &[&str])] = &[
 
 /// Licence names in prose: `(licence, name specs)`.
 const NAMES: &[(&str, &str)] = &[
-    ("GPL-1.0-or-later", "{gpl|gnu gpl|gnu general public license}"),
-    ("GPL-2.0-only", "{gpl|gnu gpl|gnu general public license} {v2|2|v 2|version 2|2 0|v2 0|version 2 0}"),
+    (
+        "GPL-1.0-or-later",
+        "{gpl|gnu gpl|gnu general public license}",
+    ),
+    (
+        "GPL-2.0-only",
+        "{gpl|gnu gpl|gnu general public license} {v2|2|v 2|version 2|2 0|v2 0|version 2 0}",
+    ),
     ("GPL-2.0-only", "gplv2"),
-    ("GPL-3.0-only", "{gpl|gnu gpl|gnu general public license} {v3|3|v 3|version 3|3 0|v3 0|version 3 0}"),
+    (
+        "GPL-3.0-only",
+        "{gpl|gnu gpl|gnu general public license} {v3|3|v 3|version 3|3 0|v3 0|version 3 0}",
+    ),
     ("GPL-3.0-only", "gplv3"),
-    ("LGPL-2.1-only", "{lgpl|gnu lgpl|gnu lesser general public license} {v2 1|2 1|version 2 1}"),
+    (
+        "LGPL-2.1-only",
+        "{lgpl|gnu lgpl|gnu lesser general public license} {v2 1|2 1|version 2 1}",
+    ),
     ("LGPL-2.1-only", "lgplv2 1"),
-    ("LGPL-3.0-only", "{lgpl|gnu lgpl|gnu lesser general public license} {v3|3|version 3|3 0}"),
+    (
+        "LGPL-3.0-only",
+        "{lgpl|gnu lgpl|gnu lesser general public license} {v3|3|version 3|3 0}",
+    ),
     ("LGPL-3.0-only", "lgplv3"),
-    ("LGPL-2.0-or-later", "{lgpl|gnu lgpl|gnu lesser general public license}"),
-    ("AGPL-3.0-only", "{agpl|gnu agpl|gnu affero general public license} {v3|3|version 3|3 0}"),
+    (
+        "LGPL-2.0-or-later",
+        "{lgpl|gnu lgpl|gnu lesser general public license}",
+    ),
+    (
+        "AGPL-3.0-only",
+        "{agpl|gnu agpl|gnu affero general public license} {v3|3|version 3|3 0}",
+    ),
     ("AGPL-3.0-only", "{agplv3|agpl}"),
     ("MIT", "{mit|expat}"),
-    ("Apache-2.0", "{apache|apache software|asf} {license|} {v2|2|v 2|version 2|2 0|v2 0|version 2 0}"),
-    ("BSD-2-Clause", "{bsd 2 clause|2 clause bsd|simplified bsd|freebsd}"),
-    ("BSD-3-Clause", "{bsd 3 clause|3 clause bsd|new bsd|modified bsd|revised bsd|bsd}"),
-    ("MPL-2.0", "{mpl|mozilla public license} {2 0|v2|v2 0|version 2 0|}"),
-    ("EPL-2.0", "{epl|eclipse public license} {2 0|v2|v2 0|version 2 0|}"),
-    ("EPL-1.0", "{epl|eclipse public license} {1 0|v1|v1 0|version 1 0}"),
+    (
+        "Apache-2.0",
+        "{apache|apache software|asf} {license|} {v2|2|v 2|version 2|2 0|v2 0|version 2 0}",
+    ),
+    (
+        "BSD-2-Clause",
+        "{bsd 2 clause|2 clause bsd|simplified bsd|freebsd}",
+    ),
+    (
+        "BSD-3-Clause",
+        "{bsd 3 clause|3 clause bsd|new bsd|modified bsd|revised bsd|bsd}",
+    ),
+    (
+        "MPL-2.0",
+        "{mpl|mozilla public license} {2 0|v2|v2 0|version 2 0|}",
+    ),
+    (
+        "EPL-2.0",
+        "{epl|eclipse public license} {2 0|v2|v2 0|version 2 0|}",
+    ),
+    (
+        "EPL-1.0",
+        "{epl|eclipse public license} {1 0|v1|v1 0|version 1 0}",
+    ),
     ("ISC", "isc"),
     ("Unlicense", "unlicense"),
     ("CC0-1.0", "{cc0|cc0 1 0|creative commons zero}"),
@@ -115,22 +195,50 @@ const NAMES: &[(&str, &str)] = &[
     ("Zlib", "zlib"),
     ("BSL-1.0", "{boost software license|boost|bsl 1 0}"),
     ("CC-BY-4.0", "{cc by 4 0|creative commons attribution 4 0}"),
-    ("CC-BY-SA-4.0", "{cc by sa 4 0|creative commons attribution sharealike 4 0}"),
-    ("CC-BY-NC-4.0", "{cc by nc 4 0|creative commons attribution noncommercial 4 0}"),
-    ("CC-BY-NC-SA-4.0", "{cc by nc sa 4 0|creative commons attribution noncommercial sharealike 4 0}"),
+    (
+        "CC-BY-SA-4.0",
+        "{cc by sa 4 0|creative commons attribution sharealike 4 0}",
+    ),
+    (
+        "CC-BY-NC-4.0",
+        "{cc by nc 4 0|creative commons attribution noncommercial 4 0}",
+    ),
+    (
+        "CC-BY-NC-SA-4.0",
+        "{cc by nc sa 4 0|creative commons attribution noncommercial sharealike 4 0}",
+    ),
     ("CC-BY-ND-4.0", "cc by nd 4 0"),
     ("CC-BY-NC-ND-4.0", "cc by nc nd 4 0"),
-    ("SSPL-1.0", "{sspl|server side public license} {v1|1|version 1|}"),
+    (
+        "SSPL-1.0",
+        "{sspl|server side public license} {v1|1|version 1|}",
+    ),
     ("BUSL-1.1", "{busl|bsl 1 1|business source license} {1 1|}"),
     ("Elastic-2.0", "{elastic license|elastic license 2 0|elv2}"),
-    ("LicenseRef-Llama-2-Community", "llama 2 community license {agreement|}"),
-    ("LicenseRef-Llama-3-Community", "{meta llama 3|llama 3} community license {agreement|}"),
-    ("LicenseRef-Llama-3.1-Community", "llama 3 1 community license {agreement|}"),
-    ("LicenseRef-Databricks-Open-Model", "databricks open model license"),
-    ("LicenseRef-Mistral-Research", "mistral {ai|} research license"),
+    (
+        "LicenseRef-Llama-2-Community",
+        "llama 2 community license {agreement|}",
+    ),
+    (
+        "LicenseRef-Llama-3-Community",
+        "{meta llama 3|llama 3} community license {agreement|}",
+    ),
+    (
+        "LicenseRef-Llama-3.1-Community",
+        "llama 3 1 community license {agreement|}",
+    ),
+    (
+        "LicenseRef-Databricks-Open-Model",
+        "databricks open model license",
+    ),
+    (
+        "LicenseRef-Mistral-Research",
+        "mistral {ai|} research license",
+    ),
 ];
 
-const VERBS: &str = "{released|licensed|distributed|available|published|provided|is|are|dual licensed}";
+const VERBS: &str =
+    "{released|licensed|distributed|available|published|provided|is|are|dual licensed}";
 
 fn gnu_notices(set: &mut PhraseSet) {
     let subjects = "{this program is free software|this library is free software|this file is free software|this software is free software|}";
@@ -154,7 +262,11 @@ fn gnu_notices(set: &mut PhraseSet) {
             ];
             for (id, grant) in grants {
                 // The grant alone, with the warranty paragraph, and with both paragraphs.
-                for spec in [grant.clone(), format!("{grant}{hope}"), format!("{grant}{hope}{copy}")] {
+                for spec in [
+                    grant.clone(),
+                    format!("{grant}{hope}"),
+                    format!("{grant}{hope}{copy}"),
+                ] {
                     add_spec(set, id, 1.0, PhraseKind::Notice, &spec);
                 }
             }
@@ -165,7 +277,11 @@ fn gnu_notices(set: &mut PhraseSet) {
 fn add_spec(set: &mut PhraseSet, licence: &str, score: f32, kind: PhraseKind, spec: &str) {
     for s in expand(spec) {
         let toks = words(&s);
-        let info = PhraseInfo { licence: licence.to_string(), score, kind };
+        let info = PhraseInfo {
+            licence: licence.to_string(),
+            score,
+            kind,
+        };
         set.add(&toks, info);
     }
 }
@@ -181,7 +297,13 @@ fn references(set: &mut PhraseSet, score: f32) {
                 PhraseKind::Reference,
                 &format!("{VERBS} under {{the|a|}} {{terms of the|terms of|}} {name} {{license|}}"),
             );
-            add_spec(set, licence, score, PhraseKind::Reference, &format!("{name} {{license|}} licensed"));
+            add_spec(
+                set,
+                licence,
+                score,
+                PhraseKind::Reference,
+                &format!("{name} {{license|}} licensed"),
+            );
         }
     }
 }
@@ -219,7 +341,9 @@ fn sentences(text: &str, set: &mut PhraseSet) -> Vec<Vec<u32>> {
                     None => false,
                 }
             }
-            b'.' | b';' | b':' | b'!' | b'?' => b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()),
+            b'.' | b';' | b':' | b'!' | b'?' => {
+                b.get(i + 1).is_none_or(|n| n.is_ascii_whitespace())
+            }
             b'\n' => {
                 let mut k = i + 1;
                 while k < b.len() && matches!(b[k], b' ' | b'\t' | b'\r') {
@@ -261,7 +385,9 @@ fn chunks<T>(sentence: &[T]) -> Vec<&[T]> {
 fn text_ids() -> Vec<(&'static str, &'static str)> {
     let mut by_text: HashMap<*const u8, (&'static str, &'static str)> = HashMap::new();
     for (id, text) in spdx::text::LICENSE_TEXTS {
-        let Some(lid) = spdx::license_id(id) else { continue };
+        let Some(lid) = spdx::license_id(id) else {
+            continue;
+        };
         if lid.is_deprecated() {
             continue;
         }
@@ -306,10 +432,20 @@ fn texts(set: &mut PhraseSet) {
         let owner = if ids.len() == 1 {
             Some(ids[0])
         } else {
-            ids.iter().copied().filter(|i| rank(i).is_some()).min_by_key(|i| rank(i))
+            ids.iter()
+                .copied()
+                .filter(|i| rank(i).is_some())
+                .min_by_key(|i| rank(i))
         };
         if let Some(id) = owner {
-            set.add_ids(&chunk, PhraseInfo { licence: id.to_string(), score: 0.9, kind: PhraseKind::Text });
+            set.add_ids(
+                &chunk,
+                PhraseInfo {
+                    licence: id.to_string(),
+                    score: 0.9,
+                    kind: PhraseKind::Text,
+                },
+            );
         }
     }
 }
@@ -345,7 +481,15 @@ pub fn build(tables: Tables, reference_score: f32) -> PhraseSet {
 /// tokenises every SPDX licence text.
 pub fn shared_full() -> &'static PhraseSet {
     static SET: OnceLock<PhraseSet> = OnceLock::new();
-    SET.get_or_init(|| build(Tables { texts: true, references: true }, 0.6))
+    SET.get_or_init(|| {
+        build(
+            Tables {
+                texts: true,
+                references: true,
+            },
+            0.6,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -359,9 +503,20 @@ mod tests {
             "Copyright (c) <year> <owner>. All rights\nreserved. Version 2.0 is it: yes\n \nNext",
             &mut set,
         );
-        let joined: Vec<String> =
-            s.iter().map(|w| w.iter().map(|&t| set.word(t)).collect::<Vec<_>>().join(" ")).collect();
-        assert_eq!(joined, ["copyright c", "all rights reserved", "version 2 0 is it", "yes", "next"]);
+        let joined: Vec<String> = s
+            .iter()
+            .map(|w| w.iter().map(|&t| set.word(t)).collect::<Vec<_>>().join(" "))
+            .collect();
+        assert_eq!(
+            joined,
+            [
+                "copyright c",
+                "all rights reserved",
+                "version 2 0 is it",
+                "yes",
+                "next"
+            ]
+        );
     }
 
     #[test]
@@ -370,7 +525,10 @@ mod tests {
         let c = chunks(&s);
         assert_eq!(c.iter().map(|c| c.len()).collect::<Vec<_>>(), [40, 48]);
         let s: Vec<String> = (0..85).map(|i| format!("w{i}")).collect();
-        assert_eq!(chunks(&s).iter().map(|c| c.len()).collect::<Vec<_>>(), [40, 45]);
+        assert_eq!(
+            chunks(&s).iter().map(|c| c.len()).collect::<Vec<_>>(),
+            [40, 45]
+        );
     }
 
     #[test]

@@ -106,10 +106,17 @@ pub fn detector(cfg: &LicenseConfig) -> Result<LicenseDetector, LicenseError> {
     } else {
         None
     };
-    let tables = Tables { texts: cfg.texts, references: cfg.references };
+    let tables = Tables {
+        texts: cfg.texts,
+        references: cfg.references,
+    };
     let phrases = (cfg.enabled && (cfg.texts || cfg.references))
         .then(|| phrase_set(tables, cfg.reference_score));
-    Ok(LicenseDetector { cfg: cfg.clone(), phrases, anchor })
+    Ok(LicenseDetector {
+        cfg: cfg.clone(),
+        phrases,
+        anchor,
+    })
 }
 
 fn phrase_set(tables: Tables, score: f32) -> Arc<PhraseSet> {
@@ -277,7 +284,12 @@ impl LicenseDetector {
                     };
                     if keep {
                         if let Some(out) = out.as_deref_mut() {
-                            out.push(Match { start, end, category: category(&info.licence), score: info.score });
+                            out.push(Match {
+                                start,
+                                end,
+                                category: category(&info.licence),
+                                score: info.score,
+                            });
                         }
                         i = j;
                     } else {
@@ -300,7 +312,10 @@ impl Detector for LicenseDetector {
         if from > text.len() || !text.is_char_boundary(from) {
             return Err(DetectorError::new(
                 "license",
-                format!("start offset {from} is not a character boundary of a {}-byte text", text.len()),
+                format!(
+                    "start offset {from} is not a character boundary of a {}-byte text",
+                    text.len()
+                ),
             ));
         }
         if let Some(ac) = &self.anchor {

@@ -15,3 +15,4 @@ pub use detector::{
     detector, LicenceInfo, LicenseDetector, LicenseError, INVALID_EXPRESSION, QUESTION_WINDOW,
 };
 
+pub use models::{check_model, ModelCheck, ModelLicence, ModelRegistry, UpstreamLicence};

@@ -113,7 +113,11 @@ pub fn expand(spec: &str) -> Vec<String> {
 impl PhraseSet {
     /// An empty set.
     pub fn new() -> Self {
-        PhraseSet { terminal: vec![NONE], has_child: vec![false], ..Default::default() }
+        PhraseSet {
+            terminal: vec![NONE],
+            has_child: vec![false],
+            ..Default::default()
+        }
     }
 
     /// The vocabulary id of a (lower-cased, folded) word, adding it if new.
@@ -177,7 +181,9 @@ impl PhraseSet {
     pub fn contains(&self, tokens: &[String]) -> bool {
         let mut node = 0u32;
         for t in tokens {
-            let Some(&id) = self.vocab.get(t.as_str()) else { return false };
+            let Some(&id) = self.vocab.get(t.as_str()) else {
+                return false;
+            };
             match self.edges.get(&((u64::from(node) << 32) | u64::from(id))) {
                 Some(&n) => node = n,
                 None => return false,
@@ -202,7 +208,9 @@ impl PhraseSet {
     }
 
     fn child(&self, node: u32, tok: u32) -> Option<u32> {
-        self.edges.get(&((u64::from(node) << 32) | u64::from(tok))).copied()
+        self.edges
+            .get(&((u64::from(node) << 32) | u64::from(tok)))
+            .copied()
     }
 
     /// Tokens of `text` starting at or after `from`; a word that began before `from` is skipped.
@@ -279,7 +287,9 @@ impl PhraseSet {
                 return self.has_child[node as usize];
             }
             let Some(id) = toks[j].id else { return false };
-            let Some(n) = self.child(node, id) else { return false };
+            let Some(n) = self.child(node, id) else {
+                return false;
+            };
             node = n;
         }
         // Complete last token followed by a gap: more tokens may come if the gap is short.
@@ -297,7 +307,11 @@ mod tests {
         for p in phrases {
             s.add(
                 &words(p),
-                PhraseInfo { licence: (*p).to_string(), score: 1.0, kind: PhraseKind::Notice },
+                PhraseInfo {
+                    licence: (*p).to_string(),
+                    score: 1.0,
+                    kind: PhraseKind::Notice,
+                },
             );
         }
         s

@@ -18,7 +18,9 @@ pub const MAX_EXPR: usize = 200;
 /// Longest tag match, in bytes.
 pub const MAX_TAG: usize = ANCHOR.len() + 2 * MAX_PAD + 1 + MAX_EXPR;
 
-const CLOSERS: &[&str] = &["*/", "*)", "-->", "--}}", "#}", "%>", "\"\"\"", "'''", "\"", "'", ",", ";", "`"];
+const CLOSERS: &[&str] = &[
+    "*/", "*)", "-->", "--}}", "#}", "%>", "\"\"\"", "'''", "\"", "'", ",", ";", "`",
+];
 
 /// A tag found in text.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,13 +61,13 @@ pub struct ExpressionError {
 pub fn parse_expression(s: &str) -> Result<spdx::Expression, ExpressionError> {
     match spdx::Expression::parse(s) {
         Ok(e) => Ok(e),
-        Err(strict) => spdx::Expression::parse_mode(s, spdx::ParseMode::LAX).map_err(|_| {
-            ExpressionError {
+        Err(strict) => {
+            spdx::Expression::parse_mode(s, spdx::ParseMode::LAX).map_err(|_| ExpressionError {
                 expression: s.to_string(),
                 offset: strict.span.start,
                 reason: strict.reason.to_string(),
-            }
-        }),
+            })
+        }
     }
 }
 
@@ -90,7 +92,9 @@ pub fn scan_at(text: &str, at: usize) -> TagScan {
     pad(&mut i);
     let expr_start = i;
     let limit = (expr_start + MAX_EXPR).min(b.len());
-    let line_end = b[expr_start..limit].iter().position(|&c| c == b'\n' || c == b'\r');
+    let line_end = b[expr_start..limit]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r');
     let mut end = match line_end {
         Some(p) => expr_start + p,
         None if limit == b.len() && b.len() - expr_start < MAX_EXPR => return TagScan::Open,
@@ -110,7 +114,10 @@ pub fn scan_at(text: &str, at: usize) -> TagScan {
         }
         end = e;
     }
-    TagScan::Found(Tag { span: at..end, expr: expr_start..end })
+    TagScan::Found(Tag {
+        span: at..end,
+        expr: expr_start..end,
+    })
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -136,18 +143,33 @@ mod tests {
     fn comment_styles() {
         let cases = [
             ("// SPDX-License-Identifier: MIT\n", "MIT"),
-            ("/* SPDX-License-Identifier: GPL-2.0-only */\n", "GPL-2.0-only"),
-            ("# spdx-license-identifier:   Apache-2.0 OR MIT\n", "Apache-2.0 OR MIT"),
+            (
+                "/* SPDX-License-Identifier: GPL-2.0-only */\n",
+                "GPL-2.0-only",
+            ),
+            (
+                "# spdx-license-identifier:   Apache-2.0 OR MIT\n",
+                "Apache-2.0 OR MIT",
+            ),
             ("<!-- SPDX-License-Identifier: CC-BY-4.0 -->\n", "CC-BY-4.0"),
-            ("-- SPDX-License-Identifier: (MIT OR Apache-2.0)\r\n", "(MIT OR Apache-2.0)"),
+            (
+                "-- SPDX-License-Identifier: (MIT OR Apache-2.0)\r\n",
+                "(MIT OR Apache-2.0)",
+            ),
             ("{{!-- SPDX-License-Identifier: MPL-2.0 --}}\n", "MPL-2.0"),
-            ("\"SPDX-License-Identifier: BSD-3-Clause\",\n", "BSD-3-Clause"),
+            (
+                "\"SPDX-License-Identifier: BSD-3-Clause\",\n",
+                "BSD-3-Clause",
+            ),
             ("(* SPDX-License-Identifier: ISC *)\n", "ISC"),
         ];
         for (line, want) in cases {
             assert_eq!(expr_of(line).as_deref(), Some(want), "{line}");
         }
-        assert_eq!(scan_at("SPDX-License-Identifier MIT\n", 0), TagScan::NotATag);
+        assert_eq!(
+            scan_at("SPDX-License-Identifier MIT\n", 0),
+            TagScan::NotATag
+        );
         assert_eq!(scan_at("SPDX-License-Identifier: MIT", 0), TagScan::Open);
         assert_eq!(scan_at("SPDX-License-Identifier  ", 0), TagScan::Open);
     }
