@@ -5,14 +5,19 @@
 //! Full licence texts run to tens of KB, too long for a bounded streaming match; each is cut
 //! into sentences (and sentences over 48 tokens into chunks of 40) that are matched on their
 //! own and each report `license.<ID>`, so a full text is found as a series of bounded matches
-//! covering it. A sentence that several licence texts share is reported as the first of them in
-//! [`SHARED_PRIORITY`] (base licences before their variants: a BSD-3-Clause text reports its
-//! two BSD-2-Clause clauses as `BSD-2-Clause` and its third clause as `BSD-3-Clause`); shared
-//! sentences among licences none of which is listed there are not used.
+//! covering it. Wording that several licence texts contain is reported as (among common
+//! licences in [`SHARED_PRIORITY`] if any has it) the least restrictive of them by class, then
+//! the one that is a sub-document of the others (nearly all its wording is in them: MIT in X11,
+//! BSD-2-Clause in BSD-3-Clause), then the first in [`SHARED_PRIORITY`]: a BSD-3-Clause text
+//! reports its two
+//! BSD-2-Clause clauses as `BSD-2-Clause` and its third clause as `BSD-3-Clause`; an AGPL text
+//! reports its GPL-3.0 wording as `GPL-3.0-only` and its network clause as `AGPL-3.0-only`. The
+//! strongest finding over a text is thus its own licence's class.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::class;
 use crate::phrase::{expand, fold, words, PhraseInfo, PhraseKind, PhraseSet};
 
 /// Shortest sentence of a licence text used as a phrase, in tokens (shorter ones are generic).
@@ -20,12 +25,13 @@ pub const MIN_TEXT_TOKENS: usize = 10;
 const CHUNK_TOKENS: usize = 40;
 const SPLIT_OVER: usize = 48;
 
-/// Licences a shared sentence is attributed to, most preferred first.
+/// Common licences: wording one of them shares with others is attributed among these only.
+/// (`MIT-0` is left out on purpose: its text is MIT's minus a sentence, and MIT's wording
+/// should read as MIT.)
 pub const SHARED_PRIORITY: &[&str] = &[
     "MIT",
-    "MIT-0",
-    "ISC",
     "0BSD",
+    "ISC",
     "BSD-2-Clause",
     "BSD-3-Clause",
     "BSD-4-Clause",
@@ -309,8 +315,8 @@ fn references(set: &mut PhraseSet, score: f32) {
 }
 
 /// Splits a licence text into sentences of interned tokens: at `.;:!?` followed by white
-/// space, at blank lines, and at placeholders (`<year>`, `[name of copyright owner]`), which
-/// never match.
+/// space, at blank lines, and at placeholders (`<year>`, `[name of copyright owner]`, but not
+/// `<https://…>`), which never match.
 fn sentences(text: &str, set: &mut PhraseSet) -> Vec<Vec<u32>> {
     let b = text.as_bytes();
     let mut out = Vec::new();
@@ -333,12 +339,13 @@ fn sentences(text: &str, set: &mut PhraseSet) -> Vec<Vec<u32>> {
         let brk = match c {
             b'<' | b'[' => {
                 let close = if c == b'<' { b'>' } else { b']' };
+                // A placeholder (`<year>`, `[name of copyright owner]`), not a URL or address.
                 match b[i..b.len().min(i + 81)].iter().position(|&x| x == close) {
-                    Some(len) => {
+                    Some(len) if !b[i..i + len].iter().any(|x| b":/@.".contains(x)) => {
                         i += len;
                         true
                     }
-                    None => false,
+                    _ => false,
                 }
             }
             b'.' | b';' | b':' | b'!' | b'?' => {
@@ -402,44 +409,158 @@ fn text_ids() -> Vec<(&'static str, &'static str)> {
         }
     }
     let mut v: Vec<_> = by_text.into_values().collect();
+    for (id, text) in &mut v {
+        // The SPDX LGPL-3.0 text appends the whole GPL-3.0; a project ships them as two files.
+        if id.starts_with("LGPL-3.0") {
+            if let Some(cut) = text.find("GNU GENERAL PUBLIC LICENSE") {
+                *text = &text[..cut];
+            }
+        }
+    }
     v.sort_unstable();
     v
 }
 
+/// Wording that every GNU licence's "How to apply these terms" appendix shares whatever the
+/// version; the notice table handles it with the version, so text chunks containing it are
+/// not used.
+const AMBIGUOUS: &[&str] = &[
+    "in the hope that it will be useful",
+    "should have received a copy of the",
+    "free software foundation inc",
+    "either version 2 of the license or at your option any later version",
+    "either version 3 of the license or at your option any later version",
+];
+
+fn contains_seq(hay: &[u32], needle: &[u32]) -> bool {
+    !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
+}
+
+const GRAM: usize = 8;
+
+fn gram_hash(ids: &[u32]) -> u64 {
+    ids.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &t| {
+        (h ^ u64::from(t)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn texts(set: &mut PhraseSet) {
     let rank = |id: &str| SHARED_PRIORITY.iter().position(|p| *p == id);
-    // chunk → licences whose text has it, in id order; `order` keeps first-seen order.
-    let mut owners: HashMap<Vec<u32>, Vec<&'static str>> = HashMap::new();
-    let mut order: Vec<Vec<u32>> = Vec::new();
-    for (id, text) in text_ids() {
-        for s in sentences(text, set) {
-            for c in chunks(&s) {
-                if c.len() < MIN_TEXT_TOKENS {
+    let ambiguous: Vec<Vec<u32>> = AMBIGUOUS
+        .iter()
+        .map(|a| words(a).iter().map(|w| set.intern(w)).collect())
+        .collect();
+    let ids = text_ids();
+    // Every chunk of every text, once, in first-seen order; and each text's whole token stream.
+    let mut chunk_index: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut chunk_list: Vec<Vec<u32>> = Vec::new();
+    let mut streams: Vec<Vec<u32>> = Vec::with_capacity(ids.len());
+    let mut text_chunks: Vec<Vec<usize>> = Vec::with_capacity(ids.len());
+    for (_, text) in &ids {
+        let sents = sentences(text, set);
+        let mut mine = Vec::new();
+        for s in &sents {
+            for c in chunks(s) {
+                if c.len() < MIN_TEXT_TOKENS || ambiguous.iter().any(|a| contains_seq(c, a)) {
                     continue;
                 }
-                let e = owners.entry(c.to_vec()).or_default();
-                if e.is_empty() {
-                    order.push(c.to_vec());
-                }
-                if !e.contains(&id) {
-                    e.push(id);
+                let ci = match chunk_index.get(c) {
+                    Some(&ci) => ci,
+                    None => {
+                        chunk_index.insert(c.to_vec(), chunk_list.len());
+                        chunk_list.push(c.to_vec());
+                        chunk_list.len() - 1
+                    }
+                };
+                mine.push(ci);
+            }
+        }
+        streams.push(sents.concat());
+        text_chunks.push(mine);
+    }
+    // Owners: every text whose token stream contains the chunk anywhere (punctuation and
+    // sentence breaks do not matter to the matcher, so neither do they here). Found by the
+    // hash of each chunk's first GRAM tokens, then verified.
+    let mut by_gram: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (ci, c) in chunk_list.iter().enumerate() {
+        by_gram.entry(gram_hash(&c[..GRAM])).or_default().push(ci);
+    }
+    let mut owners: Vec<Vec<usize>> = vec![Vec::new(); chunk_list.len()];
+    for (ti, stream) in streams.iter().enumerate() {
+        for p in 0..stream.len().saturating_sub(GRAM - 1) {
+            let Some(cands) = by_gram.get(&gram_hash(&stream[p..p + GRAM])) else {
+                continue;
+            };
+            for &ci in cands {
+                let c = &chunk_list[ci];
+                if stream[p..].starts_with(c) && owners[ci].last() != Some(&ti) {
+                    owners[ci].push(ti);
                 }
             }
         }
     }
-    for chunk in order {
-        let ids = &owners[&chunk];
-        let owner = if ids.len() == 1 {
-            Some(ids[0])
+    // Text `a` is a sub-document of `b` when nearly all of `a`'s wording is also in `b`
+    // (MIT inside X11, BSD-2-Clause inside BSD-3-Clause, GPL-3.0 inside the SPDX LGPL-3.0 text).
+    let mut container_of: Vec<Vec<usize>> = vec![Vec::new(); ids.len()];
+    for (a, mine) in text_chunks.iter().enumerate() {
+        let mut co: HashMap<usize, usize> = HashMap::new();
+        for &ci in mine {
+            for &b in &owners[ci] {
+                if b != a {
+                    *co.entry(b).or_default() += 1;
+                }
+            }
+        }
+        for (b, n) in co {
+            if n * 10 >= mine.len() * 9 {
+                container_of[a].push(b);
+            }
+        }
+    }
+    for (ci, chunk) in chunk_list.iter().enumerate() {
+        // Common licences first: if any sharer is in SHARED_PRIORITY, only those compete.
+        let all = &owners[ci];
+        let listed: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&t| rank(ids[t].0).is_some())
+            .collect();
+        let sharers = if listed.is_empty() {
+            all.clone()
         } else {
-            ids.iter()
-                .copied()
-                .filter(|i| rank(i).is_some())
-                .min_by_key(|i| rank(i))
+            listed
         };
+        // The least restrictive class among them decides (so a text's own sentences decide
+        // how strictly it is judged: SSPL's GPL-3.0 wording reads as GPL-3.0-only).
+        let least = sharers
+            .iter()
+            .map(|&t| class::restrictiveness(class::builtin_class(ids[t].0)))
+            .min()
+            .unwrap_or(0);
+        let sharers: Vec<usize> = sharers
+            .into_iter()
+            .filter(|&t| class::restrictiveness(class::builtin_class(ids[t].0)) == least)
+            .collect();
+        // Then wording shared with a sub-document belongs to the sub-document.
+        // (Two near-identical texts each contain the other: neither is dropped for that.)
+        let sub =
+            |a: usize, b: usize| container_of[a].contains(&b) && !container_of[b].contains(&a);
+        let mut who: Vec<&'static str> = sharers
+            .iter()
+            .filter(|&&b| !sharers.iter().any(|&a| a != b && sub(a, b)))
+            .map(|&ti| ids[ti].0)
+            .collect();
+        if who.is_empty() {
+            who = sharers.iter().map(|&ti| ids[ti].0).collect();
+        }
+        // Then the most common licence.
+        let owner = who
+            .iter()
+            .copied()
+            .min_by_key(|i| (rank(i).unwrap_or(usize::MAX), *i));
         if let Some(id) = owner {
             set.add_ids(
-                &chunk,
+                chunk,
                 PhraseInfo {
                     licence: id.to_string(),
                     score: 0.9,
