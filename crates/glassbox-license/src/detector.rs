@@ -268,10 +268,11 @@ impl LicenseDetector {
         let toks: Vec<Tok> = set.tokenize(text, from);
         let mut i = 0;
         while i < toks.len() {
-            if live && set.open_at(&toks, i, text.len()) {
+            let (longest, open) = set.walk(&toks, i, live.then_some(text.len()));
+            if open {
                 return toks[i].start;
             }
-            match set.longest_at(&toks, i) {
+            match longest {
                 Some((j, info)) => {
                     let (start, end) = (toks[i].start, toks[j - 1].end);
                     let keep = match info.kind {

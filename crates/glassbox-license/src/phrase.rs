@@ -13,6 +13,63 @@
 //! take the longest phrase that ended on the way; resume after it, or at the next token.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A fast multiplicative hasher (FxHash's mixing) for the trie's tables. The tables are fixed
+/// after construction, so text chosen to collide cannot make lookups slower than the stored
+/// keys already make them: no flooding protection is needed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        // Spread the high bits into the low ones (hashbrown indexes buckets by the low bits).
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z ^ (z >> 31)
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// Longest token a phrase can contain, in bytes (longer runs break phrases).
 pub const MAX_TOKEN: usize = 24;
@@ -61,10 +118,10 @@ const NONE: u32 = u32::MAX;
 /// The token trie over every phrase.
 #[derive(Debug, Default)]
 pub struct PhraseSet {
-    vocab: HashMap<String, u32>,
+    vocab: FxMap<String, u32>,
     words: Vec<String>,
     /// `(node << 32) | token` → child node.
-    edges: HashMap<u64, u32>,
+    edges: FxMap<u64, u32>,
     /// Node → index into `infos`, or `NONE`.
     terminal: Vec<u32>,
     /// Node → whether it has at least one child.
@@ -253,15 +310,41 @@ impl PhraseSet {
 
     /// The longest phrase starting at token `i`: `(index of the token after it, info)`.
     pub fn longest_at(&self, toks: &[Tok], i: usize) -> Option<(usize, &PhraseInfo)> {
+        self.walk(toks, i, None).0
+    }
+
+    /// Walks the trie from token `i`: the longest phrase on the way and, with `text_len`,
+    /// whether the path is still open at the end of the text (see [`PhraseSet::open_at`]).
+    pub fn walk(
+        &self,
+        toks: &[Tok],
+        i: usize,
+        text_len: Option<usize>,
+    ) -> (Option<(usize, &PhraseInfo)>, bool) {
         let mut node = 0u32;
         let mut best = None;
         let mut j = i;
         while j < toks.len() {
             if j > i && toks[j].start - toks[j - 1].end > MAX_GAP {
-                break;
+                return (best, false);
             }
-            let Some(id) = toks[j].id else { break };
-            let Some(n) = self.child(node, id) else { break };
+            if let Some(len) = text_len {
+                if j == toks.len() - 1 && toks[j].end == len {
+                    // The last word may still grow: it could become any child of `node`.
+                    let open = self.has_child[node as usize];
+                    // Whole-text semantics for `best`: the word as it stands.
+                    let done = toks[j]
+                        .id
+                        .and_then(|id| self.child(node, id))
+                        .map(|n| (n, self.terminal[n as usize]));
+                    if let Some((_, t)) = done.filter(|(_, t)| *t != NONE) {
+                        best = Some((j + 1, &self.infos[t as usize]));
+                    }
+                    return (best, open);
+                }
+            }
+            let Some(id) = toks[j].id else { return (best, false) };
+            let Some(n) = self.child(node, id) else { return (best, false) };
             node = n;
             j += 1;
             let t = self.terminal[node as usize];
@@ -269,7 +352,11 @@ impl PhraseSet {
                 best = Some((j, &self.infos[t as usize]));
             }
         }
-        best
+        let open = match (text_len, toks.last()) {
+            (Some(len), Some(last)) => len - last.end <= MAX_GAP && self.has_child[node as usize],
+            _ => false,
+        };
+        (best, open)
     }
 
     /// Whether tokens `i..` of `toks` (the end of the text so far) could still grow into a
