@@ -63,10 +63,22 @@ fn repeat_to(parts: &[&str], size: usize) -> String {
 fn bench(c: &mut Criterion) {
     let d = glassbox_license::detector(&Default::default()).expect("detector");
     let inputs = [
-        ("answer_2k_code", repeat_to(&[PROSE, "```rust", RUST, "```\n"], 2 * 1024)),
+        (
+            "answer_2k_code",
+            repeat_to(&[PROSE, "```rust", RUST, "```\n"], 2 * 1024),
+        ),
         ("code_64k_no_licence", repeat_to(&[RUST, PYTHON], 64 * 1024)),
-        ("code_64k_with_headers", repeat_to(&[RUST, C_HEADER, PYTHON], 64 * 1024)),
-        ("gpl3_full_text", spdx::license_id("GPL-3.0-only").expect("id").text().to_string()),
+        (
+            "code_64k_with_headers",
+            repeat_to(&[RUST, C_HEADER, PYTHON], 64 * 1024),
+        ),
+        (
+            "gpl3_full_text",
+            spdx::license_id("GPL-3.0-only")
+                .expect("id")
+                .text()
+                .to_string(),
+        ),
     ];
     let mut g = c.benchmark_group("license_detect");
     for (name, text) in &inputs {
@@ -93,7 +105,11 @@ fn bench(c: &mut Criterion) {
                     end += 1;
                 }
                 let window = &text[..end];
-                let live = if end == text.len() { end } else { d.live_from(window, from) };
+                let live = if end == text.len() {
+                    end
+                } else {
+                    d.live_from(window, from)
+                };
                 let mut out = Vec::new();
                 d.detect(window, from, &mut out).expect("detect");
                 let mut next = live;

@@ -216,7 +216,7 @@ pub fn effective_ids(expr: &spdx::Expression, cfg: &LicenseConfig) -> Vec<String
                 stack.push(match op {
                     spdx::expression::Operator::And => {
                         let mut ids = a.1;
-                        ids.extend(b.1.into_iter());
+                        ids.extend(b.1);
                         ids.dedup();
                         (a.0.max(b.0), ids)
                     }

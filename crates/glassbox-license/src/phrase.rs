@@ -343,8 +343,12 @@ impl PhraseSet {
                     return (best, open);
                 }
             }
-            let Some(id) = toks[j].id else { return (best, false) };
-            let Some(n) = self.child(node, id) else { return (best, false) };
+            let Some(id) = toks[j].id else {
+                return (best, false);
+            };
+            let Some(n) = self.child(node, id) else {
+                return (best, false);
+            };
             node = n;
             j += 1;
             let t = self.terminal[node as usize];

@@ -1,6 +1,8 @@
 //! Licence detection in text: notices in many comment styles, full SPDX licence texts embedded
 //! in code, SPDX tags, prose references; and the streaming contract on all of them.
 
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
+
 mod common;
 
 use common::*;
@@ -68,7 +70,7 @@ fn notices_in_every_comment_style_and_width() {
                 let want = format!("license.{licence}");
                 assert_eq!(
                     cats(&found),
-                    [want.clone()],
+                    std::slice::from_ref(&want),
                     "{name} in {} at width {width}:\n{code}",
                     style.0
                 );
@@ -189,6 +191,7 @@ fn most_of_the_spdx_list_is_recognised() {
             missed.push(l.name);
         }
     }
+    eprintln!("recognised by own id: {} of {total}", total - missed.len());
     // Texts that are variants of another (MIT-like, BSD-like) share all their sentences.
     assert!(
         missed.len() * 4 < total,
