@@ -207,7 +207,9 @@ impl LicenseDetector {
             let Some(m) = ac.find(aho_corasick::Input::new(text).span(pos..text.len())) else {
                 return;
             };
-            match tag::scan_at(text, m.start()) {
+            // `detect` treats the end of the text as the end of the line; `live_from` holds an
+            // unfinished tag, so a streamed window never keeps one.
+            match tag::scan_at(text, m.start(), true) {
                 TagScan::Found(t) => {
                     let expr = &text[t.expr.clone()];
                     let ids = match tag::parse_expression(expr) {
@@ -224,9 +226,7 @@ impl LicenseDetector {
                     }
                     pos = t.span.end.max(m.end());
                 }
-                // Open at the end of the text: report nothing; live_from holds it.
-                TagScan::Open => return,
-                TagScan::NotATag => pos = m.start() + 1,
+                TagScan::Open | TagScan::NotATag => pos = m.start() + 1,
             }
         }
     }
@@ -237,7 +237,7 @@ impl LicenseDetector {
             let Some(m) = ac.find(aho_corasick::Input::new(text).span(pos..text.len())) else {
                 break;
             };
-            match tag::scan_at(text, m.start()) {
+            match tag::scan_at(text, m.start(), false) {
                 TagScan::Found(t) => pos = t.span.end.max(m.end()),
                 TagScan::Open => return m.start(),
                 TagScan::NotATag => pos = m.start() + 1,

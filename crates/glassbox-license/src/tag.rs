@@ -71,8 +71,10 @@ pub fn parse_expression(s: &str) -> Result<spdx::Expression, ExpressionError> {
     }
 }
 
-/// Scans the tag whose anchor starts at `at` (`text[at..]` starts with the anchor).
-pub fn scan_at(text: &str, at: usize) -> TagScan {
+/// Scans the tag whose anchor starts at `at` (`text[at..]` starts with the anchor). With
+/// `end_is_final`, the end of `text` ends the line (whole-text detection); otherwise a tag that
+/// reaches the end of `text` is [`TagScan::Open`] (more text could change it).
+pub fn scan_at(text: &str, at: usize, end_is_final: bool) -> TagScan {
     let b = text.as_bytes();
     let mut i = at + ANCHOR.len();
     let pad = |i: &mut usize| {
@@ -83,7 +85,11 @@ pub fn scan_at(text: &str, at: usize) -> TagScan {
     };
     pad(&mut i);
     if i == b.len() {
-        return TagScan::Open;
+        return if end_is_final {
+            TagScan::NotATag
+        } else {
+            TagScan::Open
+        };
     }
     if b[i] != b':' {
         return TagScan::NotATag;
@@ -97,7 +103,9 @@ pub fn scan_at(text: &str, at: usize) -> TagScan {
         .position(|&c| c == b'\n' || c == b'\r');
     let mut end = match line_end {
         Some(p) => expr_start + p,
-        None if limit == b.len() && b.len() - expr_start < MAX_EXPR => return TagScan::Open,
+        None if !end_is_final && limit == b.len() && b.len() - expr_start < MAX_EXPR => {
+            return TagScan::Open;
+        }
         None => floor_char_boundary(text, limit),
     };
     // Trim trailing blanks and comment closers.
@@ -133,7 +141,7 @@ mod tests {
 
     fn expr_of(line: &str) -> Option<String> {
         let at = line.to_ascii_lowercase().find(ANCHOR)?;
-        match scan_at(line, at) {
+        match scan_at(line, at, false) {
             TagScan::Found(t) => Some(line[t.expr].to_string()),
             _ => None,
         }
@@ -167,11 +175,30 @@ mod tests {
             assert_eq!(expr_of(line).as_deref(), Some(want), "{line}");
         }
         assert_eq!(
-            scan_at("SPDX-License-Identifier MIT\n", 0),
+            scan_at("SPDX-License-Identifier MIT\n", 0, false),
             TagScan::NotATag
         );
-        assert_eq!(scan_at("SPDX-License-Identifier: MIT", 0), TagScan::Open);
-        assert_eq!(scan_at("SPDX-License-Identifier  ", 0), TagScan::Open);
+        assert_eq!(
+            scan_at("SPDX-License-Identifier: MIT", 0, false),
+            TagScan::Open
+        );
+        assert_eq!(
+            scan_at("SPDX-License-Identifier  ", 0, false),
+            TagScan::Open
+        );
+        // At the end of the whole text the line is over.
+        let t = "SPDX-License-Identifier: MIT */";
+        assert_eq!(
+            scan_at(t, 0, true),
+            TagScan::Found(Tag {
+                span: 0..28,
+                expr: 25..28
+            })
+        );
+        assert_eq!(
+            scan_at("SPDX-License-Identifier  ", 0, true),
+            TagScan::NotATag
+        );
     }
 
     #[test]

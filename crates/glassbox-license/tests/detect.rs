@@ -249,6 +249,18 @@ fn spdx_tags() {
 }
 
 #[test]
+fn the_end_of_the_text_ends_a_tag_line() {
+    let d = det();
+    let t = "int a;\n// SPDX-License-Identifier: ISC";
+    let found = whole(&d, t);
+    assert_eq!(cats(&found), ["license.ISC"]);
+    assert_eq!(found[0].end, t.len());
+    // Streamed, the tag is held until the end and then found the same.
+    assert_eq!(d.live_from(t, 0), t.find("SPDX").unwrap());
+    assert_stream_equals_whole(&d, t, &[1, 5]);
+}
+
+#[test]
 fn prose_references_and_questions() {
     let d = det();
     let cases: &[(&str, Option<&str>)] = &[
