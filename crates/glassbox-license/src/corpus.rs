@@ -653,6 +653,29 @@ mod tests {
     }
 
     #[test]
+    fn every_phrase_reports_a_valid_category_with_a_class() {
+        let set = shared_full();
+        assert!(set.len() > 40_000, "{}", set.len());
+        assert!(set.longest() <= crate::phrase::MAX_PHRASE_TOKENS);
+        let mut ids: Vec<&str> = set.infos().iter().map(|i| i.licence.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            assert!(
+                glassbox_core::Category::new(format!("license.{id}")).is_ok(),
+                "{id}"
+            );
+            if id.starts_with("LicenseRef-") {
+                assert_ne!(
+                    class::builtin_class(id),
+                    glassbox_core::policy::LicenseClass::Unknown,
+                    "{id}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn text_ids_prefer_only_and_skip_deprecated() {
         let ids: Vec<&str> = text_ids().into_iter().map(|(i, _)| i).collect();
         assert!(ids.contains(&"GPL-3.0-only"));

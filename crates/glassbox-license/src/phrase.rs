@@ -259,6 +259,11 @@ impl PhraseSet {
         self.infos.is_empty()
     }
 
+    /// What each phrase reports.
+    pub fn infos(&self) -> &[PhraseInfo] {
+        &self.infos
+    }
+
     /// Longest phrase in tokens.
     pub fn longest(&self) -> usize {
         self.longest

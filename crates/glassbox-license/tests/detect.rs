@@ -346,6 +346,33 @@ fn streaming_equals_whole_text_on_fixtures() {
 }
 
 #[test]
+fn streaming_equals_whole_text_at_random_cuts() {
+    let d = det();
+    let text = format!(
+        "{}\n// SPDX-License-Identifier: Apache-2.0 OR MIT\nIt is released under the MPL 2.0. Is it GPL-licensed?\n{}",
+        wrap(APACHE, STYLES[2], 66),
+        in_code(&wrap(GPL3_LATER, STYLES[0], 80), "c-block"),
+    );
+    // A small linear congruential generator: the same cuts on every run.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..40 {
+        let mut cuts = Vec::new();
+        for _ in 0..12 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            cuts.push((x >> 33) as usize % text.len());
+        }
+        cuts.sort_unstable();
+        assert_eq!(
+            streamed(&d, &text, &cuts),
+            whole(&d, &text),
+            "cuts {cuts:?}"
+        );
+    }
+}
+
+#[test]
 fn streaming_equals_whole_text_on_a_long_licence() {
     let d = det();
     let text = in_code(
