@@ -45,6 +45,10 @@ pub enum AuditCommand {
         /// Print the result as JSON.
         #[arg(long, env = "GLASSBOX_AUDIT_JSON")]
         json: bool,
+        /// Also fail when a chain does not end with a closing checkpoint (use once writers have
+        /// shut down in order: records cut from the end of a chain are detected this way).
+        #[arg(long, env = "GLASSBOX_AUDIT_REQUIRE_CLOSED")]
+        require_closed: bool,
     },
     /// Write a compliance report (self-contained HTML, or JSON / CSV of the same numbers).
     Report {
@@ -102,6 +106,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
             store,
             public_key,
             json,
+            require_closed,
         } => {
             let pk = public_key.as_deref().map(keys::load_public_key).transpose()?;
             let r = verify::verify_store(&store, pk)?;
@@ -109,6 +114,17 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 print!("{}", r.to_text());
+            }
+            let open: Vec<_> = r.chains.iter().filter(|c| c.ok() && !c.closed && c.records > 0).collect();
+            if require_closed && !open.is_empty() {
+                for c in &open {
+                    eprintln!(
+                        "not closed: {} ends at seq {} without a closing checkpoint (records may have been cut from the end)",
+                        c.chain,
+                        c.last_seq.unwrap_or(0)
+                    );
+                }
+                return Ok(1);
             }
             Ok(if r.ok() { 0 } else { 1 })
         }

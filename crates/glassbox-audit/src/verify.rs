@@ -294,7 +294,7 @@ impl ChainVerifier {
                     h.seq.saturating_sub(1)
                 ),
                 Some(last) if h.seq > expected => format!(
-                    "seq {} follows seq {last}: records {expected}..={} are missing (deleted)",
+                    "seq {} follows seq {last}: records {expected}..={} are missing (deleted or moved)",
                     h.seq,
                     h.seq - 1
                 ),
