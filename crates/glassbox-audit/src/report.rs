@@ -673,7 +673,7 @@ fn short_label(iso: &str, bucket_ms: i64) -> String {
 
 /// A stacked bar chart: one bar per label, one colour per series.
 fn svg_stacked(id: &str, title: &str, labels: &[String], series: &[(String, &str, Vec<u64>)]) -> String {
-    let (w, h, ml, mr, mt, mb) = (880.0, 280.0, 56.0, 12.0, 40.0, 44.0);
+    let (w, h, ml, mr, mt, mb) = (880.0, 290.0, 56.0, 36.0, 50.0, 44.0);
     let pw = w - ml - mr;
     let ph = h - mt - mb;
     let n = labels.len().max(1);
@@ -685,16 +685,22 @@ fn svg_stacked(id: &str, title: &str, labels: &[String], series: &[(String, &str
         r##"<svg id="{id}" class="chart" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="{t}" xmlns="http://www.w3.org/2000/svg"><title>{t}</title>"##,
         t = esc(title)
     );
-    // Legend.
-    let mut lx = ml;
+    // Legend, wrapping onto a second row when it is wider than the plot.
+    let (mut lx, mut ly) = (ml, 10.0);
     for (name, color, _) in series {
+        let item_w = 26.0 + 6.8 * name.chars().count() as f64;
+        if lx + item_w > w - mr && lx > ml {
+            lx = ml;
+            ly += 16.0;
+        }
         let _ = write!(
             s,
-            r##"<rect x="{lx}" y="10" width="12" height="12" fill="{color}"/><text x="{}" y="20" class="lg">{}</text>"##,
+            r##"<rect x="{lx:.1}" y="{ly}" width="12" height="12" fill="{color}"/><text x="{:.1}" y="{}" class="lg">{}</text>"##,
             lx + 16.0,
+            ly + 10.0,
             esc(name)
         );
-        lx += 26.0 + 7.0 * name.chars().count() as f64;
+        lx += item_w;
     }
     // Grid and y labels.
     for k in 0..=4u64 {

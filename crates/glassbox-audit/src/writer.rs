@@ -62,6 +62,10 @@ impl std::fmt::Display for OverflowPolicy {
     }
 }
 
+/// A wall clock in Unix milliseconds. The default reads the system clock; tests and replays
+/// may pass their own.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// How an [`AuditWriter`] is set up. [`SinkOptions::default`] is the documented default.
 #[derive(Clone)]
 pub struct SinkOptions {
@@ -88,6 +92,8 @@ pub struct SinkOptions {
     pub checkpoint_interval: Duration,
     /// File store segment rotation size. Default 64 MiB.
     pub segment_max_bytes: u64,
+    /// Time source for record and checkpoint times. Default: the system clock.
+    pub clock: Option<Clock>,
 }
 
 impl Default for SinkOptions {
@@ -103,6 +109,7 @@ impl Default for SinkOptions {
             checkpoint_every: 1000,
             checkpoint_interval: Duration::from_secs(60),
             segment_max_bytes: crate::store::file::DEFAULT_SEGMENT_BYTES,
+            clock: None,
         }
     }
 }
@@ -120,6 +127,7 @@ impl std::fmt::Debug for SinkOptions {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("segment_max_bytes", &self.segment_max_bytes)
+            .field("clock", &if self.clock.is_some() { "custom" } else { "system" })
             .finish()
     }
 }
@@ -205,6 +213,7 @@ impl SinkOptions {
                 .map(Duration::from_secs)
                 .unwrap_or(d.checkpoint_interval),
             segment_max_bytes: c.segment_max_bytes.unwrap_or(d.segment_max_bytes),
+            clock: None,
         })
     }
 
@@ -261,6 +270,7 @@ pub struct AuditWriter {
     overflow: OverflowPolicy,
     instance: String,
     label: String,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for AuditWriter {
@@ -330,7 +340,8 @@ impl AuditWriter {
             None => (keys::random_key()?, true),
         };
         let label = store.label();
-        let mut state = WriterState::new(store, &opts, instance.clone(), hmac_key);
+        let clock: Clock = opts.clock.clone().unwrap_or_else(|| Arc::new(now_ms));
+        let mut state = WriterState::new(store, &opts, instance.clone(), hmac_key, clock.clone());
         let open = OpenBody {
             writer: format!("glassbox-audit {}", env!("CARGO_PKG_VERSION")),
             public_key: opts
@@ -350,9 +361,9 @@ impl AuditWriter {
             checkpoint_every: opts.checkpoint_every,
             checkpoint_interval_ms: opts.checkpoint_interval.as_millis() as u64,
         };
-        state.write_json(Kind::Open, now_ms(), &open)?;
+        state.write_json(Kind::Open, clock(), &open)?;
         if let Some(rec) = state.store.take_recovery() {
-            state.write_json(Kind::Recovered, now_ms(), &rec)?;
+            state.write_json(Kind::Recovered, clock(), &rec)?;
         }
         state.sync()?;
         let (tx, rx) = bounded(opts.queue_capacity);
@@ -371,6 +382,7 @@ impl AuditWriter {
             overflow: opts.overflow,
             instance,
             label,
+            clock,
         })
     }
 
@@ -452,7 +464,7 @@ impl Drop for AuditWriter {
 
 impl AuditSink for AuditWriter {
     fn record(&self, event: DecisionEvent) {
-        let ts = now_ms();
+        let ts = (self.clock)();
         let msg = Msg::Event(Box::new(event), ts);
         let sent = match self.overflow {
             OverflowPolicy::DropAndRecord => match self.tx.try_send(msg) {
@@ -496,10 +508,17 @@ struct WriterState {
     last_sync: Instant,
     stats: WriteStats,
     durable_seq: Option<u64>,
+    clock: Clock,
 }
 
 impl WriterState {
-    fn new(store: Box<dyn Store>, opts: &SinkOptions, instance: String, hmac_key: [u8; 32]) -> Self {
+    fn new(
+        store: Box<dyn Store>,
+        opts: &SinkOptions,
+        instance: String,
+        hmac_key: [u8; 32],
+        clock: Clock,
+    ) -> Self {
         let (next_seq, prev_hash) = match store.tail() {
             Some((seq, h)) => (seq + 1, h),
             None => (0, GENESIS_PREV),
@@ -526,6 +545,7 @@ impl WriterState {
             dirty: false,
             last_sync: Instant::now(),
             stats: WriteStats::default(),
+            clock,
         }
     }
 
@@ -591,7 +611,7 @@ impl WriterState {
         let Some(signed_seq) = self.next_seq.checked_sub(1) else {
             return Ok(());
         };
-        let ts = now_ms();
+        let ts = (self.clock)();
         let signature = self.signing_key.as_ref().map(|k| {
             let msg = record::checkpoint_message(&self.instance, signed_seq, &self.prev_hash, ts);
             hex::encode(k.sign(&msg).to_bytes())
@@ -622,7 +642,8 @@ impl WriterState {
             last_dropped_ms: taken.last_ms,
             policy: self.overflow.to_string(),
         };
-        self.write_json(Kind::Overflow, now_ms(), &body)
+        let ts = (self.clock)();
+        self.write_json(Kind::Overflow, ts, &body)
     }
 
     fn after_write(&mut self) -> Result<(), AuditError> {

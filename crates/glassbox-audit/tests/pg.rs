@@ -49,6 +49,7 @@ fn fleet(url: &str, instances: &[&str], n: u64, fsync: FsyncPolicy) {
 fn fleet_chains_verify_per_instance() {
     let Some(base) = pg_url("fleet_chains_verify_per_instance") else { return };
     let url = pg_schema_url(&base, "fleet");
+    let _cleanup = common::DropSchema(url.clone());
     fleet(&url, &["node-1", "node-2", "node-3"], 120, FsyncPolicy::Batched(std::time::Duration::from_millis(5)));
     // A second session on node-2 continues its chain.
     fleet(&url, &["node-2"], 10, FsyncPolicy::EveryRecord);
@@ -105,6 +106,7 @@ fn rechain(recs: &mut [Vec<u8>], from: usize) {
 fn tampering_in_postgres_is_detected_and_named() {
     let Some(base) = pg_url("tampering_in_postgres_is_detected_and_named") else { return };
     let url = pg_schema_url(&base, "tamper");
+    let _cleanup = common::DropSchema(url.clone());
     let insts = ["a-edit", "b-delete", "c-rechain", "d-column", "e-intact"];
     fleet(&url, &insts, 40, FsyncPolicy::Batched(std::time::Duration::from_millis(5)));
     let (mut c, t) = client(&url);
@@ -147,6 +149,7 @@ fn matched_text_never_reaches_postgres_unless_raw_content_is_on() {
     const SECRET: &str = "AKIAQZ7XK2M4N6P8R0T3";
     for (raw, inst) in [(false, "raw-off"), (true, "raw-on")] {
         let url = pg_schema_url(&base, inst.replace('-', "_").as_str());
+        let _cleanup = common::DropSchema(url.clone());
         let w = open_sink(&url, SinkOptions { content_key: raw.then_some([4u8; 32]), ..opts(inst) }).expect("open");
         let mut ev = event(1);
         ev.raw_content = vec![("response".into(), format!("here is the key {SECRET}"))];
@@ -172,6 +175,7 @@ fn matched_text_never_reaches_postgres_unless_raw_content_is_on() {
 fn one_writer_per_instance() {
     let Some(base) = pg_url("one_writer_per_instance") else { return };
     let url = pg_schema_url(&base, "lock");
+    let _cleanup = common::DropSchema(url.clone());
     let w = open_sink(&url, opts("solo")).expect("open");
     match open_sink(&url, opts("solo")) {
         Err(AuditError::Locked { .. }) => {}

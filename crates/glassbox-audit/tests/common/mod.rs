@@ -84,6 +84,18 @@ pub fn pg_url(test: &str) -> Option<String> {
     }
 }
 
+/// Drops a test's schema when the test ends (pass or fail).
+pub struct DropSchema(pub String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.0.rsplit_once("schema=") else { return };
+        if let Ok(mut c) = postgres::Client::connect(base.trim_end_matches(['?', '&']), postgres::NoTls) {
+            let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
+        }
+    }
+}
+
 /// A PostgreSQL URL with a schema of its own for this test.
 pub fn pg_schema_url(base: &str, test: &str) -> String {
     let schema = format!(
