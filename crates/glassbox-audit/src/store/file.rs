@@ -169,6 +169,7 @@ pub(crate) fn scan(
     }
     let segs = list_segments(dir)?;
     visit(Item::Chain(dir.display().to_string()))?;
+    let mut buf = Vec::with_capacity(SCAN_CHUNK);
     if segs.is_empty() {
         return Ok(());
     }
@@ -195,39 +196,115 @@ pub(crate) fn scan(
                 ),
             })?;
         }
-        let buf = read_file(&dir.join(segment_name(n)))?;
-        if let Err(what) = check_header(&buf, n) {
-            visit(Item::Fault {
-                loc: Location::File {
-                    segment: n,
-                    offset: 0,
-                },
-                what,
-            })?;
-            continue;
+        scan_segment(&dir.join(segment_name(n)), n, &mut buf, visit)?;
+    }
+    Ok(())
+}
+
+/// How much of a segment a scan reads at a time.
+const SCAN_CHUNK: usize = 4 << 20;
+
+/// Streams one segment's frames to `visit`, reading it in chunks into `buf` (reused across
+/// segments, so a scan never holds a whole segment in memory).
+fn scan_segment(
+    path: &Path,
+    n: u32,
+    buf: &mut Vec<u8>,
+    visit: &mut dyn FnMut(Item<'_>) -> Result<(), AuditError>,
+) -> Result<(), AuditError> {
+    let io = |e| AuditError::io(path, e);
+    let mut f = File::open(path).map_err(io)?;
+    let fault = |offset: usize, what: String| Item::Fault {
+        loc: Location::File {
+            segment: n,
+            offset: offset as u64,
+        },
+        what,
+    };
+    buf.clear();
+    // `base` is the file offset of buf[0]; frames are parsed from buf[pos..].
+    let mut base = 0usize;
+    let mut pos = 0usize;
+    let mut eof = false;
+    let mut header_checked = false;
+    loop {
+        // Top up the buffer: at least one chunk beyond what is unparsed.
+        if !eof {
+            if pos > 0 {
+                buf.drain(..pos);
+                base += pos;
+                pos = 0;
+            }
+            let want = buf.len() + SCAN_CHUNK;
+            while buf.len() < want {
+                let old = buf.len();
+                buf.resize(want, 0);
+                let got = f.read(&mut buf[old..]).map_err(io)?;
+                buf.truncate(old + got);
+                if got == 0 {
+                    eof = true;
+                    break;
+                }
+            }
         }
-        let (fs, stop) = frames(&buf);
-        for f in fs {
+        if !header_checked {
+            if buf.len() < SEGMENT_HEADER && !eof {
+                continue;
+            }
+            if let Err(what) = check_header(buf, n) {
+                return visit(fault(0, what));
+            }
+            header_checked = true;
+            pos = SEGMENT_HEADER;
+        }
+        // Parse every complete frame in the buffer.
+        loop {
+            let rest = buf.len() - pos;
+            if rest < 4 {
+                break;
+            }
+            let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+            if !(record::FIXED_HEADER..=MAX_RECORD).contains(&len) {
+                return visit(fault(
+                    base + pos,
+                    format!(
+                        "bad frame length {len} (a record is {}..={MAX_RECORD} bytes)",
+                        record::FIXED_HEADER
+                    ),
+                ));
+            }
+            if rest < 4 + len + 32 {
+                break;
+            }
+            let mut stored_hash = [0u8; 32];
+            stored_hash.copy_from_slice(&buf[pos + 4 + len..pos + 4 + len + 32]);
             visit(Item::Record {
                 loc: Location::File {
                     segment: n,
-                    offset: f.offset as u64,
+                    offset: (base + pos) as u64,
                 },
-                bytes: f.bytes,
-                stored_hash: f.stored_hash,
+                bytes: &buf[pos + 4..pos + 4 + len],
+                stored_hash,
             })?;
+            pos += 4 + len + 32;
         }
-        if let Some(s) = stop {
-            visit(Item::Fault {
-                loc: Location::File {
-                    segment: n,
-                    offset: s.offset as u64,
-                },
-                what: s.what,
-            })?;
+        if eof {
+            let rest = buf.len() - pos;
+            if rest == 0 {
+                return Ok(());
+            }
+            let what = if rest < 4 {
+                format!("truncated record: {rest} bytes where a 4-byte frame length belongs")
+            } else {
+                let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+                format!(
+                    "truncated record: frame needs {} bytes, only {rest} present",
+                    4 + len + 32
+                )
+            };
+            return visit(fault(base + pos, what));
         }
     }
-    Ok(())
 }
 
 /// The writer side of a file store.
