@@ -4,6 +4,9 @@
 //!
 //! cargo bench -p glassbox-audit --bench audit -- --warm-up-time 1 --measurement-time 3
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -25,8 +28,14 @@ fn event(i: u64) -> DecisionEvent {
         policy_id: "default".into(),
         policy_sha256: "ab".repeat(32),
         detectors: vec![
-            DetectorDigest { name: "secrets".into(), digest: "rules-v1".into() },
-            DetectorDigest { name: "pii".into(), digest: "rules-v1".into() },
+            DetectorDigest {
+                name: "secrets".into(),
+                digest: "rules-v1".into(),
+            },
+            DetectorDigest {
+                name: "pii".into(),
+                digest: "rules-v1".into(),
+            },
         ],
         findings: vec![FindingRecord {
             category: "secret.github_token".into(),
@@ -38,10 +47,24 @@ fn event(i: u64) -> DecisionEvent {
         }],
         verdict: Action::Mask,
         content_digests: vec![
-            ContentDigest { part: "request".into(), hmac_sha256: "cd".repeat(32), bytes: 812 },
-            ContentDigest { part: "response".into(), hmac_sha256: "ef".repeat(32), bytes: 2048 },
+            ContentDigest {
+                part: "request".into(),
+                hmac_sha256: "cd".repeat(32),
+                bytes: 812,
+            },
+            ContentDigest {
+                part: "response".into(),
+                hmac_sha256: "ef".repeat(32),
+                bytes: 2048,
+            },
         ],
-        coverage: Coverage { bytes_screened: 2860, bytes_released: 2860, max_holdback: 64, classifier_lag_ms: None, holdback_capped: false },
+        coverage: Coverage {
+            bytes_screened: 2860,
+            bytes_released: 2860,
+            max_holdback: 64,
+            classifier_lag_ms: None,
+            holdback_capped: false,
+        },
         fail_open: vec![],
         outcome: Outcome::Completed,
         raw_content: vec![],
@@ -83,7 +106,11 @@ fn bench_append(c: &mut Criterion) {
     let mut g = c.benchmark_group("audit_append");
     g.sample_size(10);
     let cases: Vec<(&str, FsyncPolicy, u64)> = vec![
-        ("file/batched_50ms", FsyncPolicy::Batched(Duration::from_millis(50)), 20_000),
+        (
+            "file/batched_50ms",
+            FsyncPolicy::Batched(Duration::from_millis(50)),
+            20_000,
+        ),
         ("file/every_record", FsyncPolicy::EveryRecord, 300),
     ];
     for (name, fsync, n) in cases {
@@ -101,9 +128,17 @@ fn bench_append(c: &mut Criterion) {
         });
     }
     if let Ok(base) = std::env::var("GLASSBOX_TEST_PG_URL") {
-        let url = format!("{base}{}schema=bench_{}", if base.contains('?') { '&' } else { '?' }, std::process::id());
+        let url = format!(
+            "{base}{}schema=bench_{}",
+            if base.contains('?') { '&' } else { '?' },
+            std::process::id()
+        );
         let cases: Vec<(&str, FsyncPolicy, u64)> = vec![
-            ("postgres/batched_50ms", FsyncPolicy::Batched(Duration::from_millis(50)), 20_000),
+            (
+                "postgres/batched_50ms",
+                FsyncPolicy::Batched(Duration::from_millis(50)),
+                20_000,
+            ),
             ("postgres/every_record", FsyncPolicy::EveryRecord, 300),
         ];
         let mut run = 0;
@@ -129,7 +164,9 @@ fn bench_append(c: &mut Criterion) {
 
 fn drop_schema(url: &str) {
     if let Some((base, schema)) = url.rsplit_once("schema=") {
-        if let Ok(mut c) = postgres::Client::connect(base.trim_end_matches(['?', '&']), postgres::NoTls) {
+        if let Ok(mut c) =
+            postgres::Client::connect(base.trim_end_matches(['?', '&']), postgres::NoTls)
+        {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
         }
     }
@@ -139,7 +176,11 @@ fn bench_verify(c: &mut Criterion) {
     let n = 100_000u64;
     let dir = tmp("verify");
     let s = dir.to_str().expect("utf8");
-    append(s, opts(FsyncPolicy::Batched(Duration::from_millis(50)), "bench"), n);
+    append(
+        s,
+        opts(FsyncPolicy::Batched(Duration::from_millis(50)), "bench"),
+        n,
+    );
     let records = verify_store(s, None).expect("verify").chains[0].records;
     let mut g = c.benchmark_group("audit_verify");
     g.sample_size(10);
@@ -152,8 +193,16 @@ fn bench_verify(c: &mut Criterion) {
         })
     });
     if let Ok(base) = std::env::var("GLASSBOX_TEST_PG_URL") {
-        let url = format!("{base}{}schema=benchv_{}", if base.contains('?') { '&' } else { '?' }, std::process::id());
-        append(&url, opts(FsyncPolicy::Batched(Duration::from_millis(50)), "bench"), n);
+        let url = format!(
+            "{base}{}schema=benchv_{}",
+            if base.contains('?') { '&' } else { '?' },
+            std::process::id()
+        );
+        append(
+            &url,
+            opts(FsyncPolicy::Batched(Duration::from_millis(50)), "bench"),
+            n,
+        );
         let records = verify_store(&url, None).expect("verify").chains[0].records;
         g.throughput(Throughput::Elements(records));
         g.bench_function("postgres", |b| {

@@ -8,14 +8,19 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
 use glassbox_audit::{open_sink, verify_store, FsyncPolicy, OverflowPolicy, SinkOptions};
-use glassbox_core::audit::{ContentDigest, Coverage, DecisionEvent, DetectorDigest, Direction, FindingRecord, Outcome};
+use glassbox_core::audit::{
+    ContentDigest, Coverage, DecisionEvent, DetectorDigest, Direction, FindingRecord, Outcome,
+};
 use glassbox_core::{Action, AuditSink};
 
 /// Process CPU time (user + system), from /proc/self/stat (Linux).
 fn cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<u64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     // Fields 14 and 15 of stat are utime and stime; after the `)` (field 3 on) they are 11 and 12.
     let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
     Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
@@ -31,11 +36,29 @@ fn event(i: u64) -> DecisionEvent {
         model_licence: Some("LicenseRef-Llama-3.1-Community".into()),
         policy_id: "default".into(),
         policy_sha256: "ab".repeat(32),
-        detectors: vec![DetectorDigest { name: "secrets".into(), digest: "rules-v1".into() }],
-        findings: vec![FindingRecord { category: "secret.github_token".into(), action: Action::Mask, detector: "secrets".into(), start: 120, len: 40, score: 1.0 }],
+        detectors: vec![DetectorDigest {
+            name: "secrets".into(),
+            digest: "rules-v1".into(),
+        }],
+        findings: vec![FindingRecord {
+            category: "secret.github_token".into(),
+            action: Action::Mask,
+            detector: "secrets".into(),
+            start: 120,
+            len: 40,
+            score: 1.0,
+        }],
         verdict: Action::Mask,
-        content_digests: vec![ContentDigest { part: "request".into(), hmac_sha256: "cd".repeat(32), bytes: 812 }],
-        coverage: Coverage { bytes_screened: 2860, bytes_released: 2860, ..Coverage::default() },
+        content_digests: vec![ContentDigest {
+            part: "request".into(),
+            hmac_sha256: "cd".repeat(32),
+            bytes: 812,
+        }],
+        coverage: Coverage {
+            bytes_screened: 2860,
+            bytes_released: 2860,
+            ..Coverage::default()
+        },
         fail_open: vec![],
         outcome: Outcome::Completed,
         raw_content: vec![],
@@ -45,7 +68,12 @@ fn event(i: u64) -> DecisionEvent {
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(200_000);
-    let dir = args.next().map(std::path::PathBuf::from).unwrap_or_else(|| std::env::temp_dir().join(format!("gb-audit-throughput-{}", std::process::id())));
+    let dir = args
+        .next()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("gb-audit-throughput-{}", std::process::id()))
+        });
     let _ = std::fs::remove_dir_all(&dir);
     let store = dir.to_str().expect("utf8 path");
     let opts = SinkOptions {

@@ -94,8 +94,14 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
         AuditCommand::Keygen { out, content_key } => {
             let f = keys::keygen(&out, content_key)?;
             println!("wrote {} (secret, 0600)", f.signing_key.display());
-            println!("wrote {} (public: all `glassbox audit verify` needs)", f.public_key.display());
-            println!("wrote {} (HMAC deployment key for content digests, 0600)", f.hmac_key.display());
+            println!(
+                "wrote {} (public: all `glassbox audit verify` needs)",
+                f.public_key.display()
+            );
+            println!(
+                "wrote {} (HMAC deployment key for content digests, 0600)",
+                f.hmac_key.display()
+            );
             if let Some(c) = &f.content_key {
                 println!("wrote {} (raw-content key, 0600)", c.display());
             }
@@ -108,14 +114,21 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
             json,
             require_closed,
         } => {
-            let pk = public_key.as_deref().map(keys::load_public_key).transpose()?;
+            let pk = public_key
+                .as_deref()
+                .map(keys::load_public_key)
+                .transpose()?;
             let r = verify::verify_store(&store, pk)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
                 print!("{}", r.to_text());
             }
-            let open: Vec<_> = r.chains.iter().filter(|c| c.ok() && !c.closed && c.records > 0).collect();
+            let open: Vec<_> = r
+                .chains
+                .iter()
+                .filter(|c| c.ok() && !c.closed && c.records > 0)
+                .collect();
             if require_closed && !open.is_empty() {
                 for c in &open {
                     eprintln!(
@@ -147,7 +160,10 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
                     .map(|t| parse_time(t, DateEnd::End))
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--to {e}"))?,
-                public_key: public_key.as_deref().map(keys::load_public_key).transpose()?,
+                public_key: public_key
+                    .as_deref()
+                    .map(keys::load_public_key)
+                    .transpose()?,
                 generated_ms: None,
             };
             if let (Some(f), Some(t)) = (opts.from_ms, opts.to_ms) {
@@ -164,7 +180,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<i32> {
                 "wrote {}: {} decisions, chains {}",
                 out.display(),
                 r.summary.decisions,
-                if r.summary.chains_intact { "intact" } else { "NOT INTACT" }
+                if r.summary.chains_intact {
+                    "intact"
+                } else {
+                    "NOT INTACT"
+                }
             );
             Ok(0)
         }
@@ -184,8 +204,19 @@ mod tests {
 
     #[test]
     fn parses_the_documented_commands() {
-        let t = Top::try_parse_from(["glassbox", "report", "--store", "/s", "--out", "r.csv", "--format", "csv", "--from", "2026-11-01"])
-            .expect("parses");
+        let t = Top::try_parse_from([
+            "glassbox",
+            "report",
+            "--store",
+            "/s",
+            "--out",
+            "r.csv",
+            "--format",
+            "csv",
+            "--from",
+            "2026-11-01",
+        ])
+        .expect("parses");
         match t.audit.command {
             AuditCommand::Report { format, from, .. } => {
                 assert_eq!(format, Format::Csv);
@@ -193,7 +224,10 @@ mod tests {
             }
             other => panic!("wrong command {other:?}"),
         }
-        assert!(Top::try_parse_from(["glassbox", "verify"]).is_err(), "--store is required");
+        assert!(
+            Top::try_parse_from(["glassbox", "verify"]).is_err(),
+            "--store is required"
+        );
         assert!(Top::try_parse_from(["glassbox", "keygen", "--out", "k"]).is_ok());
     }
 }

@@ -72,7 +72,8 @@ pub fn seal(
 ) -> Result<SealedContent, AuditError> {
     let plain = serde_json::to_vec(content).map_err(|e| AuditError::Encode(e.to_string()))?;
     let mut nonce = [0u8; 24];
-    getrandom::fill(&mut nonce).map_err(|e| AuditError::Config(format!("no OS randomness: {e}")))?;
+    getrandom::fill(&mut nonce)
+        .map_err(|e| AuditError::Config(format!("no OS randomness: {e}")))?;
     let cipher = XChaCha20Poly1305::new(key.into());
     let ct = cipher
         .encrypt(
@@ -138,7 +139,10 @@ mod tests {
         d.update(b"hello ");
         d.update(b"world");
         assert_eq!(d.finish(), content_hmac(&key, b"hello world"));
-        assert_ne!(content_hmac(&key, b"hello world"), content_hmac(&[8u8; 32], b"hello world"));
+        assert_ne!(
+            content_hmac(&key, b"hello world"),
+            content_hmac(&[8u8; 32], b"hello world")
+        );
     }
 
     #[test]

@@ -200,7 +200,11 @@ pub fn keygen(dir: &Path, content_key: bool) -> Result<KeyFiles, AuditError> {
         true,
     )?;
     if let Some(p) = &files.content_key {
-        write_new(p, &format!("{CONTENT_TAG} {}\n", hex::encode(random_key()?)), true)?;
+        write_new(
+            p,
+            &format!("{CONTENT_TAG} {}\n", hex::encode(random_key()?)),
+            true,
+        )?;
     }
     Ok(KeyFiles {
         key_id: public_key_id(&pk),
@@ -254,7 +258,11 @@ mod tests {
             ("empty", "", "expected `"),
             ("tag", "ssh-ed25519 00", "starts with `ssh-ed25519`"),
             ("hex", &format!("{PUBLIC_TAG} zz"), "column"),
-            ("short", &format!("{PUBLIC_TAG} 0011"), "2 bytes, expected 32"),
+            (
+                "short",
+                &format!("{PUBLIC_TAG} 0011"),
+                "2 bytes, expected 32",
+            ),
         ];
         for (name, text, want) in cases {
             let p = d.join(name);

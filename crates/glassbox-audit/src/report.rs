@@ -34,7 +34,9 @@ pub type ActionCounts = [u64; 4];
 
 const ACTIONS: [Action; 4] = [Action::Allow, Action::Annotate, Action::Mask, Action::Block];
 const ACTION_COLORS: [&str; 4] = ["#9aa5b1", "#3b82f6", "#f59e0b", "#dc2626"];
-const PALETTE: [&str; 7] = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#6b7280"];
+const PALETTE: [&str; 7] = [
+    "#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#6b7280",
+];
 
 fn ai(a: Action) -> usize {
     match a {
@@ -304,7 +306,10 @@ impl Acc {
         }
         self.decisions.push((ts, verdict, cats));
         for fo in &ev.fail_open {
-            *self.fail_open_by_detector.entry(fo.detector.clone()).or_default() += 1;
+            *self
+                .fail_open_by_detector
+                .entry(fo.detector.clone())
+                .or_default() += 1;
             self.fail_open.push(FailOpenRow {
                 time: format_rfc3339(ts),
                 instance: instance.to_string(),
@@ -381,7 +386,11 @@ pub fn build_report(store: &str, opts: &ReportOptions) -> Result<Report, AuditEr
                     v.fault(&loc, &what);
                 }
             }
-            Item::Record { loc, bytes, stored_hash } => {
+            Item::Record {
+                loc,
+                bytes,
+                stored_hash,
+            } => {
                 let Some(v) = cur.as_mut() else { return Ok(()) };
                 let Some(h) = v.push(&loc, bytes, &stored_hash) else {
                     return Ok(());
@@ -458,10 +467,12 @@ fn finish(store: &str, mut acc: Acc, chains: Vec<ChainReport>, opts: &ReportOpti
         })
         .collect();
     for (ts, v, cats) in std::mem::take(&mut acc.decisions) {
-        let i = usize::try_from((ts - first_bucket).div_euclid(bucket_ms)).unwrap_or(0).min(n - 1);
+        let i = usize::try_from((ts - first_bucket).div_euclid(bucket_ms))
+            .unwrap_or(0)
+            .min(n - 1);
         let b = &mut timeline[i];
-        for k in 0..4 {
-            b.by_verdict[k] += v[k];
+        for (acc, x) in b.by_verdict.iter_mut().zip(v) {
+            *acc += x;
         }
         for (c, x) in cats {
             *b.by_category.entry(c).or_default() += x;
@@ -477,7 +488,11 @@ fn finish(store: &str, mut acc: Acc, chains: Vec<ChainReport>, opts: &ReportOpti
             by_verdict: v,
         })
         .collect();
-    policies.sort_by(|a, b| b.decisions.cmp(&a.decisions).then(a.policy_id.cmp(&b.policy_id)));
+    policies.sort_by(|a, b| {
+        b.decisions
+            .cmp(&a.decisions)
+            .then(a.policy_id.cmp(&b.policy_id))
+    });
     let mut categories: Vec<CategoryRow> = acc
         .categories
         .into_iter()
@@ -487,7 +502,11 @@ fn finish(store: &str, mut acc: Acc, chains: Vec<ChainReport>, opts: &ReportOpti
             by_action: a,
         })
         .collect();
-    categories.sort_by(|a, b| b.findings.cmp(&a.findings).then(a.category.cmp(&b.category)));
+    categories.sort_by(|a, b| {
+        b.findings
+            .cmp(&a.findings)
+            .then(a.category.cmp(&b.category))
+    });
     let detectors = acc
         .detectors
         .into_iter()
@@ -558,20 +577,33 @@ fn csv_field(s: &str) -> String {
 /// The report's numbers as CSV, one number a row: `section,key,subkey,metric,value`.
 pub fn to_csv(r: &Report) -> String {
     let mut out = String::from("section,key,subkey,metric,value\n");
-    let mut row = |section: &str, key: &str, sub: &str, metric: &str, value: &dyn std::fmt::Display| {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{}",
-            csv_field(section),
-            csv_field(key),
-            csv_field(sub),
-            csv_field(metric),
-            csv_field(&value.to_string())
-        );
-    };
+    let mut row =
+        |section: &str, key: &str, sub: &str, metric: &str, value: &dyn std::fmt::Display| {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{}",
+                csv_field(section),
+                csv_field(key),
+                csv_field(sub),
+                csv_field(metric),
+                csv_field(&value.to_string())
+            );
+        };
     let s = &r.summary;
-    row("period", "from", "", "time", &r.period.from.as_deref().unwrap_or(""));
-    row("period", "to", "", "time", &r.period.to.as_deref().unwrap_or(""));
+    row(
+        "period",
+        "from",
+        "",
+        "time",
+        &r.period.from.as_deref().unwrap_or(""),
+    );
+    row(
+        "period",
+        "to",
+        "",
+        "time",
+        &r.period.to.as_deref().unwrap_or(""),
+    );
     row("summary", "", "", "decisions", &s.decisions);
     row("summary", "", "", "findings", &s.findings);
     row("summary", "", "", "fail_open_events", &s.fail_open_events);
@@ -591,18 +623,36 @@ pub fn to_csv(r: &Report) -> String {
     for p in &r.policies {
         row("policy", &p.policy_id, "", "decisions", &p.decisions);
         for (i, a) in ACTIONS.iter().enumerate() {
-            row("policy", &p.policy_id, a.as_str(), "decisions", &p.by_verdict[i]);
+            row(
+                "policy",
+                &p.policy_id,
+                a.as_str(),
+                "decisions",
+                &p.by_verdict[i],
+            );
         }
     }
     for c in &r.categories {
         row("category", &c.category, "", "findings", &c.findings);
         for (i, a) in ACTIONS.iter().enumerate() {
-            row("category", &c.category, a.as_str(), "findings", &c.by_action[i]);
+            row(
+                "category",
+                &c.category,
+                a.as_str(),
+                "findings",
+                &c.by_action[i],
+            );
         }
     }
     for b in &r.timeline {
         for (i, a) in ACTIONS.iter().enumerate() {
-            row("timeline", &b.start, a.as_str(), "decisions", &b.by_verdict[i]);
+            row(
+                "timeline",
+                &b.start,
+                a.as_str(),
+                "decisions",
+                &b.by_verdict[i],
+            );
         }
         for (c, n) in &b.by_category {
             row("timeline_category", &b.start, c, "findings", n);
@@ -623,9 +673,21 @@ pub fn to_csv(r: &Report) -> String {
     }
     for c in &r.chains {
         let inst = c.instance.as_deref().unwrap_or("");
-        row("chain", inst, if c.ok() { "intact" } else { "broken" }, "records", &c.records);
+        row(
+            "chain",
+            inst,
+            if c.ok() { "intact" } else { "broken" },
+            "records",
+            &c.records,
+        );
         row("chain", inst, "", "checkpoints", &c.checkpoints.len());
-        row("chain", inst, "", "signed_checkpoints", &c.checkpoints.iter().filter(|k| k.signed).count());
+        row(
+            "chain",
+            inst,
+            "",
+            "signed_checkpoints",
+            &c.checkpoints.iter().filter(|k| k.signed).count(),
+        );
         row("chain", inst, "", "unsigned_tail", &c.unsigned_tail);
     }
     out
@@ -667,17 +729,33 @@ fn short_label(iso: &str, bucket_ms: i64) -> String {
     if bucket_ms >= 86_400_000 {
         iso.get(..10).unwrap_or(iso).to_string()
     } else {
-        format!("{} {}", iso.get(5..10).unwrap_or(""), iso.get(11..16).unwrap_or(""))
+        format!(
+            "{} {}",
+            iso.get(5..10).unwrap_or(""),
+            iso.get(11..16).unwrap_or("")
+        )
     }
 }
 
 /// A stacked bar chart: one bar per label, one colour per series.
-fn svg_stacked(id: &str, title: &str, labels: &[String], series: &[(String, &str, Vec<u64>)]) -> String {
+fn svg_stacked(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[(String, &str, Vec<u64>)],
+) -> String {
     let (w, h, ml, mr, mt, mb) = (880.0, 290.0, 56.0, 36.0, 50.0, 44.0);
     let pw = w - ml - mr;
     let ph = h - mt - mb;
     let n = labels.len().max(1);
-    let totals: Vec<u64> = (0..n).map(|i| series.iter().map(|s| s.2.get(i).copied().unwrap_or(0)).sum()).collect();
+    let totals: Vec<u64> = (0..n)
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.2.get(i).copied().unwrap_or(0))
+                .sum()
+        })
+        .collect();
     let max = nice_max(totals.iter().copied().max().unwrap_or(0));
     let mut s = String::new();
     let _ = write!(
@@ -744,7 +822,13 @@ fn svg_stacked(id: &str, title: &str, labels: &[String], series: &[(String, &str
             );
         }
     }
-    let _ = write!(s, r##"<line x1="{ml}" x2="{}" y1="{}" y2="{}" class="axis"/></svg>"##, ml + pw, mt + ph, mt + ph);
+    let _ = write!(
+        s,
+        r##"<line x1="{ml}" x2="{}" y1="{}" y2="{}" class="axis"/></svg>"##,
+        ml + pw,
+        mt + ph,
+        mt + ph
+    );
     s
 }
 
@@ -754,7 +838,12 @@ fn svg_hbars(id: &str, title: &str, rows: &[(String, ActionCounts)]) -> String {
     let (w, ml, mr, mt) = (880.0, 220.0, 60.0, 34.0);
     let h = mt + row_h * rows.len().max(1) as f64 + 10.0;
     let pw = w - ml - mr;
-    let max = rows.iter().map(|r| r.1.iter().sum::<u64>()).max().unwrap_or(0).max(1);
+    let max = rows
+        .iter()
+        .map(|r| r.1.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
     let mut s = String::new();
     let _ = write!(
         s,
@@ -799,7 +888,12 @@ fn svg_hbars(id: &str, title: &str, rows: &[(String, ActionCounts)]) -> String {
             x += bw;
         }
         let total: u64 = counts.iter().sum();
-        let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" class="ax">{total}</text>"##, x + 6.0, y + 16.0);
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" class="ax">{total}</text>"##,
+            x + 6.0,
+            y + 16.0
+        );
     }
     s.push_str("</svg>");
     s
@@ -844,8 +938,16 @@ pub fn to_html(r: &Report) -> String {
     );
     let period = format!(
         "{} → {}",
-        r.period.from.as_deref().or(r.period.first_decision.as_deref()).unwrap_or("start"),
-        r.period.to.as_deref().or(r.period.last_decision.as_deref()).unwrap_or("end"),
+        r.period
+            .from
+            .as_deref()
+            .or(r.period.first_decision.as_deref())
+            .unwrap_or("start"),
+        r.period
+            .to
+            .as_deref()
+            .or(r.period.last_decision.as_deref())
+            .unwrap_or("end"),
     );
     let _ = write!(
         o,
@@ -855,7 +957,9 @@ pub fn to_html(r: &Report) -> String {
         esc(&r.generated),
         match &r.trusted_key_id {
             Some(k) => format!(" · trusted public key <code>{}</code>", esc(k)),
-            None => " · no public key given: signatures checked against the key recorded in the chain".into(),
+            None =>
+                " · no public key given: signatures checked against the key recorded in the chain"
+                    .into(),
         }
     );
     // Chain status banner.
@@ -863,23 +967,42 @@ pub fn to_html(r: &Report) -> String {
     if r.chains.is_empty() {
         o.push_str(r#"<div class="status warn" id="chain-status">No audit chain found in this store.</div>"#);
     } else if bad.is_empty() {
-        let unsigned = r.chains.iter().any(|c| c.key_status == crate::verify::KeyStatus::Unsigned);
+        let unsigned = r
+            .chains
+            .iter()
+            .any(|c| c.key_status == crate::verify::KeyStatus::Unsigned);
         let _ = write!(
             o,
             r#"<div class="status {}" id="chain-status">Chain verification: INTACT — {} chain(s), {} records, every hash and link checked{}.</div>"#,
             if unsigned { "warn" } else { "ok" },
             r.chains.len(),
             r.chains.iter().map(|c| c.records).sum::<u64>(),
-            if unsigned { "; some checkpoints are UNSIGNED" } else { "; checkpoint signatures valid" }
+            if unsigned {
+                "; some checkpoints are UNSIGNED"
+            } else {
+                "; checkpoint signatures valid"
+            }
         );
     } else {
-        let _ = write!(o, r#"<div class="status bad" id="chain-status">Chain verification: NOT INTACT — {} of {} chain(s) damaged.<br>"#, bad.len(), r.chains.len());
+        let _ = write!(
+            o,
+            r#"<div class="status bad" id="chain-status">Chain verification: NOT INTACT — {} of {} chain(s) damaged.<br>"#,
+            bad.len(),
+            r.chains.len()
+        );
         for c in &bad {
             if let Some(p) = &c.problem {
-                let _ = write!(o, "{}: {}<br>", esc(c.instance.as_deref().unwrap_or(&c.chain)), esc(&p.to_string()));
+                let _ = write!(
+                    o,
+                    "{}: {}<br>",
+                    esc(c.instance.as_deref().unwrap_or(&c.chain)),
+                    esc(&p.to_string())
+                );
             }
         }
-        o.push_str("Counts below include only records before the first bad record of each chain.</div>");
+        o.push_str(
+            "Counts below include only records before the first bad record of each chain.</div>",
+        );
     }
     // Summary cards.
     let v = |k: &str| s.by_verdict.get(k).copied().unwrap_or(0);
@@ -890,7 +1013,12 @@ pub fn to_html(r: &Report) -> String {
     card(&mut o, "total-annotate", "annotated", v("annotate"));
     card(&mut o, "total-allow", "allowed", v("allow"));
     card(&mut o, "total-findings", "findings", s.findings);
-    card(&mut o, "total-fail-open", "fail-open events", s.fail_open_events);
+    card(
+        &mut o,
+        "total-fail-open",
+        "fail-open events",
+        s.fail_open_events,
+    );
     card(&mut o, "total-dropped", "events dropped", s.dropped_events);
     o.push_str("</div>");
     if !s.by_outcome.is_empty() {
@@ -901,24 +1029,47 @@ pub fn to_html(r: &Report) -> String {
         o.push_str("</table>");
     }
     // Over time.
-    let labels: Vec<String> = r.timeline.iter().map(|b| short_label(&b.start, r.bucket_ms)).collect();
+    let labels: Vec<String> = r
+        .timeline
+        .iter()
+        .map(|b| short_label(&b.start, r.bucket_ms))
+        .collect();
     let verdict_series: Vec<(String, &str, Vec<u64>)> = ACTIONS
         .iter()
         .enumerate()
-        .map(|(i, a)| (a.as_str().to_string(), ACTION_COLORS[i], r.timeline.iter().map(|b| b.by_verdict[i]).collect()))
+        .map(|(i, a)| {
+            (
+                a.as_str().to_string(),
+                ACTION_COLORS[i],
+                r.timeline.iter().map(|b| b.by_verdict[i]).collect(),
+            )
+        })
         .collect();
-    let _ = write!(
+    let _ =
+        write!(
         o,
         "<h2>Decisions over time</h2><p class=\"muted\">Verdict per decision, {} buckets.</p>{}",
         esc(&human_width(r.bucket_ms)),
         svg_stacked("chart-verdicts", "Decisions over time by verdict", &labels, &verdict_series)
     );
-    let top: Vec<&str> = r.categories.iter().take(6).map(|c| c.category.as_str()).collect();
+    let top: Vec<&str> = r
+        .categories
+        .iter()
+        .take(6)
+        .map(|c| c.category.as_str())
+        .collect();
     let mut cat_series: Vec<(String, &str, Vec<u64>)> = top
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            (c.to_string(), PALETTE[i], r.timeline.iter().map(|b| b.by_category.get(*c).copied().unwrap_or(0)).collect())
+            (
+                c.to_string(),
+                PALETTE[i],
+                r.timeline
+                    .iter()
+                    .map(|b| b.by_category.get(*c).copied().unwrap_or(0))
+                    .collect(),
+            )
         })
         .collect();
     if r.categories.len() > top.len() {
@@ -927,25 +1078,48 @@ pub fn to_html(r: &Report) -> String {
             PALETTE[6],
             r.timeline
                 .iter()
-                .map(|b| b.by_category.iter().filter(|(c, _)| !top.contains(&c.as_str())).map(|(_, n)| n).sum())
+                .map(|b| {
+                    b.by_category
+                        .iter()
+                        .filter(|(c, _)| !top.contains(&c.as_str()))
+                        .map(|(_, n)| n)
+                        .sum()
+                })
                 .collect(),
         ));
     }
     let _ = write!(
         o,
         "<h2>Findings over time by category</h2>{}",
-        svg_stacked("chart-categories", "Findings over time by category", &labels, &cat_series)
+        svg_stacked(
+            "chart-categories",
+            "Findings over time by category",
+            &labels,
+            &cat_series
+        )
     );
     // Policies.
     o.push_str("<h2>Decisions per policy</h2>");
     if r.policies.is_empty() {
         o.push_str(r#"<p class="muted">No decisions in this period.</p>"#);
     } else {
-        let rows: Vec<(String, ActionCounts)> = r.policies.iter().map(|p| (p.policy_id.clone(), p.by_verdict)).collect();
-        o.push_str(&svg_hbars("chart-policies", "Decisions per policy by verdict", &rows));
+        let rows: Vec<(String, ActionCounts)> = r
+            .policies
+            .iter()
+            .map(|p| (p.policy_id.clone(), p.by_verdict))
+            .collect();
+        o.push_str(&svg_hbars(
+            "chart-policies",
+            "Decisions per policy by verdict",
+            &rows,
+        ));
         o.push_str(r#"<table id="policies"><tr><th>Policy</th><th>Source SHA-256</th><th class="n">Decisions</th><th class="n">allow</th><th class="n">annotate</th><th class="n">mask</th><th class="n">block</th></tr>"#);
         for p in &r.policies {
-            let shas: Vec<String> = p.policy_sha256.iter().map(|h| format!("<code>{}</code>", esc(h))).collect();
+            let shas: Vec<String> = p
+                .policy_sha256
+                .iter()
+                .map(|h| format!("<code>{}</code>", esc(h)))
+                .collect();
             let _ = write!(
                 o,
                 r#"<tr data-policy="{id}"><td>{id}</td><td>{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
@@ -999,7 +1173,11 @@ pub fn to_html(r: &Report) -> String {
         }
         o.push_str("</table>");
         if r.fail_open.len() > 200 {
-            let _ = write!(o, r#"<p class="muted">{} more in the JSON export.</p>"#, r.fail_open.len() - 200);
+            let _ = write!(
+                o,
+                r#"<p class="muted">{} more in the JSON export.</p>"#,
+                r.fail_open.len() - 200
+            );
         }
     }
     if !r.overflows.is_empty() || !r.recoveries.is_empty() {
@@ -1072,7 +1250,10 @@ pub fn to_html(r: &Report) -> String {
     o.push_str(r#"<h2>Chain verification</h2><table id="chains"><tr><th>Instance</th><th>Status</th><th class="n">Records</th><th class="n">Checkpoints</th><th>Signatures</th><th>Last record</th></tr>"#);
     for c in &r.chains {
         let status = match &c.problem {
-            Some(p) => format!(r#"<b style="color:#b91c1c">broken</b>: {}"#, esc(&p.to_string())),
+            Some(p) => format!(
+                r#"<b style="color:#b91c1c">broken</b>: {}"#,
+                esc(&p.to_string())
+            ),
             None if c.closed => "intact, closed".into(),
             None => "intact, open (writer running or stopped without closing)".into(),
         };
@@ -1087,7 +1268,11 @@ pub fn to_html(r: &Report) -> String {
             esc(c.instance.as_deref().unwrap_or(&c.chain)),
             c.records,
             c.checkpoints.len(),
-            if c.unsigned_tail > 0 { format!("; last {} record(s) not yet covered", c.unsigned_tail) } else { String::new() },
+            if c.unsigned_tail > 0 {
+                format!("; last {} record(s) not yet covered", c.unsigned_tail)
+            } else {
+                String::new()
+            },
             c.last_ts_ms.map(format_rfc3339).unwrap_or_default()
         );
     }
@@ -1101,7 +1286,11 @@ pub fn to_html(r: &Report) -> String {
             r#"<p><b>Checkpoints of {}</b> ({} in all{}):</p><table class="checkpoints"><tr><th class="n">Seq</th><th>Time</th><th>Reason</th><th>Signed</th></tr>"#,
             esc(c.instance.as_deref().unwrap_or(&c.chain)),
             c.checkpoints.len(),
-            if c.checkpoints.len() > 12 { "; first 3 and last 9 shown, all in the JSON export" } else { "" }
+            if c.checkpoints.len() > 12 {
+                "; first 3 and last 9 shown, all in the JSON export"
+            } else {
+                ""
+            }
         );
         let n = c.checkpoints.len();
         for (i, k) in c.checkpoints.iter().enumerate() {
@@ -1140,7 +1329,10 @@ mod tests {
 
     #[test]
     fn escapes_html_and_csv() {
-        assert_eq!(esc(r#"<script>"x"&'y'</script>"#), "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;");
+        assert_eq!(
+            esc(r#"<script>"x"&'y'</script>"#),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;&lt;/script&gt;"
+        );
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
@@ -1148,7 +1340,14 @@ mod tests {
 
     #[test]
     fn bucket_widths_keep_charts_readable() {
-        for (span, want) in [(1, 60_000), (47 * 60_000, 60_000), (3 * 3_600_000, 300_000), (20 * 3_600_000, 3_600_000), (10 * 86_400_000, 6 * 3_600_000), (90 * 86_400_000, 7 * 86_400_000)] {
+        for (span, want) in [
+            (1, 60_000),
+            (47 * 60_000, 60_000),
+            (3 * 3_600_000, 300_000),
+            (20 * 3_600_000, 3_600_000),
+            (10 * 86_400_000, 6 * 3_600_000),
+            (90 * 86_400_000, 7 * 86_400_000),
+        ] {
             assert_eq!(bucket_width(span), want, "span {span}");
         }
         assert_eq!(nice_max(0), 4);

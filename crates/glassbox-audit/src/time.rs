@@ -151,15 +151,31 @@ mod tests {
         for (text, ms) in cases {
             assert_eq!(parse_time(text, DateEnd::Start), Ok(ms), "{text}");
         }
-        assert_eq!(format_rfc3339(1_795_630_803_123), "2026-11-25T18:20:03.123Z");
+        assert_eq!(
+            format_rfc3339(1_795_630_803_123),
+            "2026-11-25T18:20:03.123Z"
+        );
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(parse_time("2026-11-25", DateEnd::Start), Ok(1_795_564_800_000));
-        assert_eq!(parse_time("2026-11-25", DateEnd::End), Ok(1_795_651_200_000));
+        assert_eq!(
+            parse_time("2026-11-25", DateEnd::Start),
+            Ok(1_795_564_800_000)
+        );
+        assert_eq!(
+            parse_time("2026-11-25", DateEnd::End),
+            Ok(1_795_651_200_000)
+        );
     }
 
     #[test]
     fn rejects_bad_times() {
-        for bad in ["", "2026-13-01", "2026-11-25T25:00:00Z", "2026-11-25T10:00:00", "yesterday", "26-11-25"] {
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026-11-25T25:00:00Z",
+            "2026-11-25T10:00:00",
+            "yesterday",
+            "26-11-25",
+        ] {
             assert!(parse_time(bad, DateEnd::Start).is_err(), "{bad:?} accepted");
         }
     }

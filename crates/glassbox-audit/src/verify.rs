@@ -127,7 +127,11 @@ impl VerifyReport {
         }
         let bad = self.chains.iter().filter(|c| !c.ok()).count();
         if bad == 0 {
-            s.push_str(&format!("OK: {} chain(s) intact in {}\n", self.chains.len(), self.store));
+            s.push_str(&format!(
+                "OK: {} chain(s) intact in {}\n",
+                self.chains.len(),
+                self.store
+            ));
         } else {
             s.push_str(&format!(
                 "FAILED: {bad} of {} chain(s) in {} are not intact\n",
@@ -163,7 +167,10 @@ impl ChainReport {
             self.checkpoints.len()
         );
         if let Some(c) = self.checkpoints.iter().rev().find(|c| c.signed) {
-            line.push_str(&format!("; last signed checkpoint seq {} at {}", c.seq, c.time));
+            line.push_str(&format!(
+                "; last signed checkpoint seq {} at {}",
+                c.seq, c.time
+            ));
         }
         if self.unsigned_tail > 0 {
             line.push_str(&format!(
@@ -171,7 +178,11 @@ impl ChainReport {
                 self.unsigned_tail
             ));
         }
-        line.push_str(if self.closed { "; closed" } else { "; open (writer running or crashed)" });
+        line.push_str(if self.closed {
+            "; closed"
+        } else {
+            "; open (writer running or crashed)"
+        });
         if self.recoveries > 0 {
             line.push_str(&format!("; {} torn tail(s) recovered", self.recoveries));
         }
@@ -327,7 +338,11 @@ impl ChainVerifier {
                         .and_then(|b| <[u8; 32]>::try_from(b).ok())
                         .and_then(|b| VerifyingKey::from_bytes(&b).ok());
                     if open.public_key.is_some() && self.declared.is_none() {
-                        self.fail(Some(h.seq), loc, "open record: public_key is not a valid Ed25519 key".into());
+                        self.fail(
+                            Some(h.seq),
+                            loc,
+                            "open record: public_key is not a valid Ed25519 key".into(),
+                        );
                         return None;
                     }
                 }
@@ -364,8 +379,15 @@ impl ChainVerifier {
         Some(h)
     }
 
-    fn check_checkpoint(&mut self, h: &record::Header<'_>, ck: &CheckpointBody) -> Result<(), String> {
-        let signed_seq = h.seq.checked_sub(1).ok_or("a checkpoint cannot be the first record")?;
+    fn check_checkpoint(
+        &mut self,
+        h: &record::Header<'_>,
+        ck: &CheckpointBody,
+    ) -> Result<(), String> {
+        let signed_seq = h
+            .seq
+            .checked_sub(1)
+            .ok_or("a checkpoint cannot be the first record")?;
         if ck.signed_seq != signed_seq {
             return Err(format!(
                 "checkpoint signs seq {} but the record before it is seq {signed_seq}",
@@ -422,7 +444,11 @@ impl ChainVerifier {
         };
         if signed {
             self.last_good_signed = Some(h.seq);
-            self.report.key_status = if self.trusted.is_some() { KeyStatus::Trusted } else { KeyStatus::Declared };
+            self.report.key_status = if self.trusted.is_some() {
+                KeyStatus::Trusted
+            } else {
+                KeyStatus::Declared
+            };
         }
         self.report.checkpoints.push(CheckpointInfo {
             seq: h.seq,
@@ -443,7 +469,10 @@ impl ChainVerifier {
             (Some(last), None) => last + 1,
             (None, _) => 0,
         };
-        r.closed = matches!(self.last_kind, Some((Kind::Checkpoint, Some(CheckpointReason::Close))));
+        r.closed = matches!(
+            self.last_kind,
+            Some((Kind::Checkpoint, Some(CheckpointReason::Close)))
+        );
         if self.any_unsigned && r.key_status != KeyStatus::Unsigned {
             // Mixed sessions: some signed, some not. Report the weaker status.
             r.key_status = KeyStatus::Unsigned;
@@ -457,7 +486,10 @@ impl ChainVerifier {
 /// # Errors
 /// The store cannot be read at all (missing directory, connection refused). Damage inside the
 /// store is not an error: it is reported in the chain's [`ChainReport::problem`].
-pub fn verify_store(store: &str, trusted: Option<VerifyingKey>) -> Result<VerifyReport, AuditError> {
+pub fn verify_store(
+    store: &str,
+    trusted: Option<VerifyingKey>,
+) -> Result<VerifyReport, AuditError> {
     let mut chains = Vec::new();
     let mut cur: Option<ChainVerifier> = None;
     store::scan(store, &mut |item| {
@@ -467,7 +499,11 @@ pub fn verify_store(store: &str, trusted: Option<VerifyingKey>) -> Result<Verify
                     chains.push(v.finish());
                 }
             }
-            Item::Record { loc, bytes, stored_hash } => {
+            Item::Record {
+                loc,
+                bytes,
+                stored_hash,
+            } => {
                 if let Some(v) = cur.as_mut() {
                     v.push(&loc, bytes, &stored_hash);
                 }

@@ -127,7 +127,14 @@ impl std::fmt::Debug for SinkOptions {
             .field("checkpoint_every", &self.checkpoint_every)
             .field("checkpoint_interval", &self.checkpoint_interval)
             .field("segment_max_bytes", &self.segment_max_bytes)
-            .field("clock", &if self.clock.is_some() { "custom" } else { "system" })
+            .field(
+                "clock",
+                &if self.clock.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
             .finish()
     }
 }
@@ -170,9 +177,9 @@ impl SinkOptions {
     pub fn from_config(c: &SinkConfig) -> Result<SinkOptions, AuditError> {
         let d = SinkOptions::default();
         let fsync = match c.fsync.as_deref() {
-            None | Some("batched") => FsyncPolicy::Batched(Duration::from_millis(
-                c.fsync_interval_ms.unwrap_or(50),
-            )),
+            None | Some("batched") => {
+                FsyncPolicy::Batched(Duration::from_millis(c.fsync_interval_ms.unwrap_or(50)))
+            }
             Some("every_record") => FsyncPolicy::EveryRecord,
             Some(o) => {
                 return Err(AuditError::Config(format!(
@@ -401,7 +408,10 @@ impl AuditWriter {
         self.shared.failure.lock().ok().and_then(|f| f.clone())
     }
 
-    fn request(&self, make: fn(Sender<Result<WriteStats, String>>) -> Msg) -> Result<WriteStats, AuditError> {
+    fn request(
+        &self,
+        make: fn(Sender<Result<WriteStats, String>>) -> Msg,
+    ) -> Result<WriteStats, AuditError> {
         let (rtx, rrx) = bounded(1);
         self.tx
             .send(make(rtx))
@@ -410,7 +420,8 @@ impl AuditWriter {
             Ok(Ok(stats)) => Ok(stats),
             Ok(Err(e)) => Err(AuditError::WriterStopped(e)),
             Err(_) => Err(AuditError::WriterStopped(
-                self.failure().unwrap_or_else(|| "the writer thread ended".into()),
+                self.failure()
+                    .unwrap_or_else(|| "the writer thread ended".into()),
             )),
         }
     }
@@ -575,7 +586,12 @@ impl WriterState {
         Ok(())
     }
 
-    fn write_json<T: Serialize>(&mut self, kind: Kind, ts_ms: i64, body: &T) -> Result<(), AuditError> {
+    fn write_json<T: Serialize>(
+        &mut self,
+        kind: Kind,
+        ts_ms: i64,
+        body: &T,
+    ) -> Result<(), AuditError> {
         let json = serde_json::to_vec(body).map_err(|e| AuditError::Encode(e.to_string()))?;
         self.append(kind, ts_ms, &json)
     }
@@ -593,7 +609,9 @@ impl WriterState {
     fn write_decision(&mut self, mut ev: DecisionEvent, ts_ms: i64) -> Result<(), AuditError> {
         let raw = std::mem::take(&mut ev.raw_content);
         let sealed = match (&self.content_key, raw.is_empty()) {
-            (Some((key, id)), false) => Some(digest::seal(key, id, &self.instance, self.next_seq, &raw)?),
+            (Some((key, id)), false) => {
+                Some(digest::seal(key, id, &self.instance, self.next_seq, &raw)?)
+            }
             // Raw content is off (or there is none): it is dropped here and never stored.
             _ => None,
         };
@@ -649,7 +667,9 @@ impl WriterState {
     fn after_write(&mut self) -> Result<(), AuditError> {
         if self.since_checkpoint >= self.checkpoint_every {
             self.checkpoint(CheckpointReason::Records)?;
-        } else if self.since_checkpoint > 0 && self.last_checkpoint.elapsed() >= self.checkpoint_interval {
+        } else if self.since_checkpoint > 0
+            && self.last_checkpoint.elapsed() >= self.checkpoint_interval
+        {
             self.checkpoint(CheckpointReason::Interval)?;
         }
         if let FsyncPolicy::Batched(d) = self.fsync {
@@ -676,7 +696,10 @@ impl WriterState {
             }
         }
         if self.since_checkpoint > 0 {
-            t = t.min(self.checkpoint_interval.saturating_sub(self.last_checkpoint.elapsed()));
+            t = t.min(
+                self.checkpoint_interval
+                    .saturating_sub(self.last_checkpoint.elapsed()),
+            );
         }
         t
     }

@@ -27,12 +27,23 @@ fn keygen_verify_report_round_trip() {
     let store = dir.join("store");
     let (k, s) = (keys.to_str().expect("utf8"), store.to_str().expect("utf8"));
     assert_eq!(audit(&["keygen", "--out", k]).expect("keygen"), 0);
-    assert!(audit(&["keygen", "--out", k]).is_err(), "keys are never replaced");
+    assert!(
+        audit(&["keygen", "--out", k]).is_err(),
+        "keys are never replaced"
+    );
 
     let opts = SinkOptions::default()
         .signing_key_file(&keys.join("audit-signing.key"))
         .expect("signing key");
-    let w = open_sink(s, SinkOptions { instance: Some("cli-node".into()), checkpoint_every: 7, ..opts }).expect("open");
+    let w = open_sink(
+        s,
+        SinkOptions {
+            instance: Some("cli-node".into()),
+            checkpoint_every: 7,
+            ..opts
+        },
+    )
+    .expect("open");
     for i in 0..30 {
         w.record(event(i));
     }
@@ -40,24 +51,67 @@ fn keygen_verify_report_round_trip() {
 
     let pubkey = keys.join("audit-signing.pub");
     let p = pubkey.to_str().expect("utf8");
-    assert_eq!(audit(&["verify", "--store", s, "--public-key", p]).expect("verify"), 0);
-    assert_eq!(audit(&["verify", "--store", s, "--require-closed"]).expect("verify"), 0);
+    assert_eq!(
+        audit(&["verify", "--store", s, "--public-key", p]).expect("verify"),
+        0
+    );
+    assert_eq!(
+        audit(&["verify", "--store", s, "--require-closed"]).expect("verify"),
+        0
+    );
 
-    for (fmt, needle) in [("html", "<!DOCTYPE html>"), ("json", "\"decisions\": 30"), ("csv", "summary,,,decisions,30")] {
+    for (fmt, needle) in [
+        ("html", "<!DOCTYPE html>"),
+        ("json", "\"decisions\": 30"),
+        ("csv", "summary,,,decisions,30"),
+    ] {
         let out = dir.join(format!("r.{fmt}"));
         let o = out.to_str().expect("utf8");
-        assert_eq!(audit(&["report", "--store", s, "--out", o, "--format", fmt, "--public-key", p]).expect("report"), 0);
+        assert_eq!(
+            audit(&[
+                "report",
+                "--store",
+                s,
+                "--out",
+                o,
+                "--format",
+                fmt,
+                "--public-key",
+                p
+            ])
+            .expect("report"),
+            0
+        );
         let text = std::fs::read_to_string(&out).expect("written");
         assert!(text.contains(needle), "{fmt}: {needle} missing");
     }
-    let e = audit(&["report", "--store", s, "--out", "x", "--from", "last tuesday"]).expect_err("bad time");
+    let e = audit(&[
+        "report",
+        "--store",
+        s,
+        "--out",
+        "x",
+        "--from",
+        "last tuesday",
+    ])
+    .expect_err("bad time");
     assert!(e.to_string().contains("--from \"last tuesday\""), "{e}");
 
     // A foreign public key: verification fails with exit code 1.
     let other = dir.join("other");
     audit(&["keygen", "--out", other.to_str().expect("utf8")]).expect("keygen");
     let op = other.join("audit-signing.pub");
-    assert_eq!(audit(&["verify", "--store", s, "--public-key", op.to_str().expect("utf8")]).expect("verify"), 1);
+    assert_eq!(
+        audit(&[
+            "verify",
+            "--store",
+            s,
+            "--public-key",
+            op.to_str().expect("utf8")
+        ])
+        .expect("verify"),
+        1
+    );
 
     // Cut the closing checkpoint: plain verify passes (a live writer looks the same), but
     // --require-closed fails.
@@ -65,8 +119,14 @@ fn keygen_verify_report_round_trip() {
     let (h, f) = common::read_segment(&seg);
     common::write_segment(&seg, &h, &f[..f.len() - 1]);
     assert_eq!(audit(&["verify", "--store", s]).expect("verify"), 0);
-    assert_eq!(audit(&["verify", "--store", s, "--require-closed"]).expect("verify"), 1);
+    assert_eq!(
+        audit(&["verify", "--store", s, "--require-closed"]).expect("verify"),
+        1
+    );
     let missing = dir.join("nope");
-    assert!(audit(&["verify", "--store", missing.to_str().expect("utf8")]).is_err(), "a missing store is a usage error");
+    assert!(
+        audit(&["verify", "--store", missing.to_str().expect("utf8")]).is_err(),
+        "a missing store is a usage error"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

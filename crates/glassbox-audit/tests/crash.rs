@@ -54,7 +54,12 @@ fn crash_and_check(fsync: &str) {
     let dir = tmp_dir(&format!("crash-{fsync}"));
     let exe = std::env::current_exe().expect("test binary");
     let mut child = Command::new(exe)
-        .args(["crash_writer_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_writer_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("GB_AUDIT_CRASH_DIR", &dir)
         .env("GB_AUDIT_CRASH_FSYNC", fsync)
         .stdout(Stdio::piped())
@@ -66,14 +71,20 @@ fn crash_and_check(fsync: &str) {
     let mut acks = 0;
     for line in BufReader::new(stdout).lines() {
         let line = line.expect("line");
-        let Some(rest) = line.strip_prefix("ACK ") else { continue };
+        let Some(rest) = line.strip_prefix("ACK ") else {
+            continue;
+        };
         let mut it = rest.split(' ').map(|x| x.parse::<u64>().expect("number"));
         acked = Some((it.next().expect("seq"), it.next().expect("i")));
         acks += 1;
         if acks == 20 {
             // Let the writer run on past its acknowledgement, so the kill lands mid-stream
             // (a delay, not a timed assertion: any moment is a valid moment to crash).
-            std::thread::sleep(Duration::from_millis(if fsync == "batched" { 7 } else { 3 }));
+            std::thread::sleep(Duration::from_millis(if fsync == "batched" {
+                7
+            } else {
+                3
+            }));
             child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
             break;
         }
@@ -87,19 +98,37 @@ fn crash_and_check(fsync: &str) {
     let s = dir.to_str().expect("utf8");
     let r = verify_store(s, None).expect("verify");
     let c = &r.chains[0];
-    assert!(c.last_seq.expect("records") >= acked_seq, "acknowledged records lost: {}", r.to_text());
+    assert!(
+        c.last_seq.expect("records") >= acked_seq,
+        "acknowledged records lost: {}",
+        r.to_text()
+    );
     if let Some(p) = &c.problem {
-        assert!(p.what.contains("truncated record") || p.what.contains("hash mismatch"), "{p}");
+        assert!(
+            p.what.contains("truncated record") || p.what.contains("hash mismatch"),
+            "{p}"
+        );
     }
 
     // Reopen: the torn tail (if any) is cut and recorded; the chain verifies.
-    let w = open_sink(s, SinkOptions { instance: Some("crashy".into()), ..SinkOptions::default() }).expect("reopen");
+    let w = open_sink(
+        s,
+        SinkOptions {
+            instance: Some("crashy".into()),
+            ..SinkOptions::default()
+        },
+    )
+    .expect("reopen");
     w.close().expect("close");
     let r = verify_store(s, None).expect("verify");
     assert!(r.ok(), "{}", r.to_text());
     let torn = c.problem.is_some();
     eprintln!("crash test ({fsync}): acknowledged seq {acked_seq}, store had {} records, torn tail: {torn}", c.records);
-    assert_eq!(r.chains[0].recoveries, u64::from(torn), "a recovered record iff there was a torn tail");
+    assert_eq!(
+        r.chains[0].recoveries,
+        u64::from(torn),
+        "a recovered record iff there was a torn tail"
+    );
 
     // Every acknowledged event is there, once, in order.
     let mut ids = Vec::new();
@@ -114,7 +143,11 @@ fn crash_and_check(fsync: &str) {
         Ok(())
     })
     .expect("scan");
-    assert!(ids.len() as u64 > acked_i, "{} decisions, acknowledged up to req-{acked_i}", ids.len());
+    assert!(
+        ids.len() as u64 > acked_i,
+        "{} decisions, acknowledged up to req-{acked_i}",
+        ids.len()
+    );
     for (i, id) in ids.iter().enumerate().take(acked_i as usize + 1) {
         assert_eq!(id, &format!("req-{i}"));
     }

@@ -41,9 +41,13 @@ fn build(dir: &std::path::Path) {
 /// What the attacker does: recompute seq, prev_hash and hash of every record from `from` on,
 /// and fix the checkpoints' signed seq/hash fields (the signatures they cannot recompute).
 fn rechain(frames: &mut [Frame], from: usize, resign: Option<&SigningKey>) {
-    let mut prev = if from == 0 { record::GENESIS_PREV } else { frames[from - 1].hash };
-    for i in from..frames.len() {
-        let h = record::decode(&frames[i].bytes).expect("decode");
+    let mut prev = if from == 0 {
+        record::GENESIS_PREV
+    } else {
+        frames[from - 1].hash
+    };
+    for (i, frame) in frames.iter_mut().enumerate().skip(from) {
+        let h = record::decode(&frame.bytes).expect("decode");
         let (kind, ts, instance) = (h.kind, h.ts_ms, h.instance.to_string());
         let mut body = h.body.to_vec();
         if kind == Kind::Checkpoint {
@@ -58,7 +62,7 @@ fn rechain(frames: &mut [Frame], from: usize, resign: Option<&SigningKey>) {
         }
         let bytes = record::encode(kind, i as u64, ts, &prev, &instance, &body);
         let hash = record::hash(&bytes);
-        frames[i] = Frame { bytes, hash };
+        *frame = Frame { bytes, hash };
         prev = hash;
     }
 }
@@ -73,7 +77,10 @@ fn edit_body(f: &mut Frame, from: &str, to: &str) {
 }
 
 fn kinds(frames: &[Frame]) -> Vec<Kind> {
-    frames.iter().map(|f| record::decode(&f.bytes).expect("decode").kind).collect()
+    frames
+        .iter()
+        .map(|f| record::decode(&f.bytes).expect("decode").kind)
+        .collect()
 }
 
 type Tamper = fn(&mut [u8; 16], &mut Vec<Frame>);
@@ -101,8 +108,18 @@ fn every_kind_of_tampering_is_detected() {
     let last = frames.len() as u64 - 1;
 
     let cases: Vec<Case> = vec![
-        Case { name: "untouched", tamper: |_, _| {}, trusted: true, want: None },
-        Case { name: "untouched, no trusted key", tamper: |_, _| {}, trusted: false, want: None },
+        Case {
+            name: "untouched",
+            tamper: |_, _| {},
+            trusted: true,
+            want: None,
+        },
+        Case {
+            name: "untouched, no trusted key",
+            tamper: |_, _| {},
+            trusted: false,
+            want: None,
+        },
         Case {
             name: "edit a decision",
             tamper: |_, f| edit_body(&mut f[5], "req-4", "req-X"),
@@ -125,7 +142,10 @@ fn every_kind_of_tampering_is_detected() {
                 rechain(f, 5, None);
             },
             trusted: true,
-            want: Some((Some(8), "checkpoint signature does not verify with the trusted public key")),
+            want: Some((
+                Some(8),
+                "checkpoint signature does not verify with the trusted public key",
+            )),
         },
         Case {
             name: "edit and recompute, verified against the key in the chain",
@@ -134,7 +154,10 @@ fn every_kind_of_tampering_is_detected() {
                 rechain(f, 5, None);
             },
             trusted: false,
-            want: Some((Some(8), "does not verify with the key declared in the chain")),
+            want: Some((
+                Some(8),
+                "does not verify with the key declared in the chain",
+            )),
         },
         Case {
             name: "delete a record",
@@ -214,7 +237,10 @@ fn every_kind_of_tampering_is_detected() {
                 rechain(f, 0, None);
             },
             trusted: true,
-            want: Some((Some(8), "checkpoint is unsigned, but a public key was given")),
+            want: Some((
+                Some(8),
+                "checkpoint is unsigned, but a public key was given",
+            )),
         },
         Case {
             name: "checkpoint signs a different seq",
@@ -251,7 +277,8 @@ fn every_kind_of_tampering_is_detected() {
             tamper: |_, f| {
                 for fr in f.iter_mut() {
                     let h = record::decode(&fr.bytes).expect("decode");
-                    fr.bytes = record::encode(h.kind, h.seq, h.ts_ms, &h.prev_hash, "node-b", h.body);
+                    fr.bytes =
+                        record::encode(h.kind, h.seq, h.ts_ms, &h.prev_hash, "node-b", h.body);
                 }
                 rechain(f, 0, None);
             },
@@ -319,10 +346,17 @@ fn problems_name_segment_and_byte_offset() {
     write_segment(&seg, &h, &f);
     let r = verify_store(dir.to_str().expect("utf8"), Some(owner_pub())).expect("readable");
     let p = r.chains[0].problem.as_ref().expect("detected").to_string();
-    let want = format!("record seq 5 (segment 000001, byte {}): hash mismatch: stored ", frame_offset(&f, 5));
+    let want = format!(
+        "record seq 5 (segment 000001, byte {}): hash mismatch: stored ",
+        frame_offset(&f, 5)
+    );
     assert!(p.starts_with(&want), "{p}\nwant prefix {want}");
     assert!(!r.ok());
-    assert!(r.to_text().contains("FAILED: 1 of 1 chain(s)"), "{}", r.to_text());
+    assert!(
+        r.to_text().contains("FAILED: 1 of 1 chain(s)"),
+        "{}",
+        r.to_text()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -344,7 +378,11 @@ fn truncation_is_detected() {
     let cut_at = frame_offset(&f, n - 1) + 10;
     std::fs::write(&seg, &full[..cut_at]).expect("write");
     let r = verify_store(dir.to_str().expect("utf8"), Some(owner_pub())).expect("readable");
-    let p = r.chains[0].problem.as_ref().expect("torn record detected").to_string();
+    let p = r.chains[0]
+        .problem
+        .as_ref()
+        .expect("torn record detected")
+        .to_string();
     assert!(
         p.contains(&format!("byte {}", frame_offset(&f, n - 1))) && p.contains("truncated record"),
         "{p}"
@@ -358,7 +396,11 @@ fn truncation_is_detected() {
     assert!(c.ok());
     assert!(!c.closed, "a chain cut at the end must not look closed");
     assert_eq!(c.last_seq, Some(n as u64 - 4));
-    assert!(r.to_text().contains("open (writer running or crashed)"), "{}", r.to_text());
+    assert!(
+        r.to_text().contains("open (writer running or crashed)"),
+        "{}",
+        r.to_text()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -381,7 +423,10 @@ fn deleted_middle_segment_is_named() {
     w.close().expect("close");
     let ok = verify_store(dir.to_str().expect("utf8"), Some(owner_pub())).expect("readable");
     assert!(ok.ok(), "{}", ok.to_text());
-    assert!(dir.join("seg-000003.gba").exists(), "rotation made several segments");
+    assert!(
+        dir.join("seg-000003.gba").exists(),
+        "rotation made several segments"
+    );
     std::fs::remove_file(dir.join("seg-000002.gba")).expect("rm");
     let r = verify_store(dir.to_str().expect("utf8"), Some(owner_pub())).expect("readable");
     let p = r.chains[0].problem.as_ref().expect("detected").to_string();

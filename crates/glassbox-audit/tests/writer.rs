@@ -13,7 +13,9 @@ use glassbox_audit::digest::{content_hmac, unseal};
 use glassbox_audit::record::{self, DecisionBody, Hash, Kind, OverflowBody, RecoveredBody};
 use glassbox_audit::store::file::{read_all_bytes, FileStore};
 use glassbox_audit::store::{self, Encoded, Item, Store};
-use glassbox_audit::{open_sink, verify_store, AuditError, AuditWriter, OverflowPolicy, SinkOptions};
+use glassbox_audit::{
+    open_sink, verify_store, AuditError, AuditWriter, OverflowPolicy, SinkOptions,
+};
 use glassbox_core::AuditSink;
 
 /// Every record of a file store, decoded: (kind, seq, body bytes).
@@ -80,9 +82,14 @@ fn concurrent_writers_share_one_chain() {
     let r = verify_store(dir.to_str().expect("utf8"), None).expect("verify");
     assert!(r.ok(), "{}", r.to_text());
     assert_eq!(r.chains[0].records, stats.written);
-    let mut ids: Vec<String> = decisions(&dir).into_iter().map(|d| d.event.request_id).collect();
+    let mut ids: Vec<String> = decisions(&dir)
+        .into_iter()
+        .map(|d| d.event.request_id)
+        .collect();
     ids.sort();
-    let mut want: Vec<String> = (0..8u64).flat_map(|t| (0..250).map(move |i| format!("req-{}", t * 1000 + i))).collect();
+    let mut want: Vec<String> = (0..8u64)
+        .flat_map(|t| (0..250).map(move |i| format!("req-{}", t * 1000 + i)))
+        .collect();
     want.sort();
     assert_eq!(ids, want, "every event exactly once");
     let _ = std::fs::remove_dir_all(&dir);
@@ -123,7 +130,10 @@ impl Store for GatedStore {
     }
 }
 
-fn gated(dir: &std::path::Path, policy: OverflowPolicy) -> (AuditWriter, mpsc::Receiver<()>, mpsc::Sender<()>) {
+fn gated(
+    dir: &std::path::Path,
+    policy: OverflowPolicy,
+) -> (AuditWriter, mpsc::Receiver<()>, mpsc::Sender<()>) {
     let (etx, erx) = mpsc::channel();
     let (gtx, grx) = mpsc::channel();
     let store = GatedStore {
@@ -164,17 +174,31 @@ fn overflow_drops_are_counted_and_recorded() {
     assert_eq!(stats.dropped, 10);
     assert_eq!(stats.decisions, 6);
     let recs = records(&dir);
-    let overflow_at = recs.iter().position(|r| r.0 == Kind::Overflow).expect("overflow record");
+    let overflow_at = recs
+        .iter()
+        .position(|r| r.0 == Kind::Overflow)
+        .expect("overflow record");
     let body: OverflowBody = serde_json::from_slice(&recs[overflow_at].2).expect("body");
     assert_eq!(body.dropped, 10);
     assert_eq!(body.policy, "drop_and_record");
     assert!(body.first_dropped_ms <= body.last_dropped_ms);
     // The overflow record is written once space frees: after the queued events, before the next.
-    let ids: Vec<String> = decisions(&dir).into_iter().map(|d| d.event.request_id).collect();
+    let ids: Vec<String> = decisions(&dir)
+        .into_iter()
+        .map(|d| d.event.request_id)
+        .collect();
     assert_eq!(ids, ["req-0", "req-1", "req-2", "req-3", "req-4", "req-15"]);
-    let last_decision = recs.iter().rposition(|r| r.0 == Kind::Decision).expect("decisions");
-    assert!(overflow_at < last_decision, "overflow recorded before req-15");
-    assert!(verify_store(dir.to_str().expect("utf8"), None).expect("verify").ok());
+    let last_decision = recs
+        .iter()
+        .rposition(|r| r.0 == Kind::Decision)
+        .expect("decisions");
+    assert!(
+        overflow_at < last_decision,
+        "overflow recorded before req-15"
+    );
+    assert!(verify_store(dir.to_str().expect("utf8"), None)
+        .expect("verify")
+        .ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -193,7 +217,14 @@ fn block_policy_waits_then_drops_and_records() {
     let stats = w.close().expect("close");
     assert_eq!((stats.decisions, stats.dropped), (5, 1));
     let recs = records(&dir);
-    let body: OverflowBody = serde_json::from_slice(&recs.iter().find(|r| r.0 == Kind::Overflow).expect("overflow").2).expect("body");
+    let body: OverflowBody = serde_json::from_slice(
+        &recs
+            .iter()
+            .find(|r| r.0 == Kind::Overflow)
+            .expect("overflow")
+            .2,
+    )
+    .expect("body");
     assert_eq!((body.dropped, body.policy.as_str()), (1, "block:20ms"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -230,29 +261,56 @@ fn matched_text_never_reaches_the_store_unless_raw_content_is_on() {
     }
     w.close().expect("close");
     let bytes = read_all_bytes(&dir).expect("read");
-    assert!(!contains(&bytes, SECRET.as_bytes()), "secret found in the store");
-    assert!(!contains(&bytes, b"please store my token"), "text found in the store");
+    assert!(
+        !contains(&bytes, SECRET.as_bytes()),
+        "secret found in the store"
+    );
+    assert!(
+        !contains(&bytes, b"please store my token"),
+        "text found in the store"
+    );
     let text = format!("please store my token {SECRET} safely");
     let ds = decisions(&dir);
-    assert!(ds.iter().all(|d| d.sealed_content.is_none() && d.event.raw_content.is_empty()));
+    assert!(ds
+        .iter()
+        .all(|d| d.sealed_content.is_none() && d.event.raw_content.is_empty()));
     // An officer holding the deployment key proves the exact text was seen.
-    assert_eq!(ds[0].event.content_digests[0].hmac_sha256, content_hmac(&[5u8; 32], text.as_bytes()));
-    assert_ne!(ds[0].event.content_digests[0].hmac_sha256, content_hmac(&[5u8; 32], b"other text"));
+    assert_eq!(
+        ds[0].event.content_digests[0].hmac_sha256,
+        content_hmac(&[5u8; 32], text.as_bytes())
+    );
+    assert_ne!(
+        ds[0].event.content_digests[0].hmac_sha256,
+        content_hmac(&[5u8; 32], b"other text")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 
     // On: stored encrypted, bound to its record; the plaintext is still in no store byte.
     let dir = tmp_dir("raw-on");
     let key = [9u8; 32];
-    let w = open_sink(dir.to_str().expect("utf8"), SinkOptions { content_key: Some(key), ..opts("node-r") }).expect("open");
+    let w = open_sink(
+        dir.to_str().expect("utf8"),
+        SinkOptions {
+            content_key: Some(key),
+            ..opts("node-r")
+        },
+    )
+    .expect("open");
     assert!(w.wants_raw_content());
     for i in 0..5 {
         w.record(event_with_raw(&w, i));
     }
     w.close().expect("close");
     let bytes = read_all_bytes(&dir).expect("read");
-    assert!(!contains(&bytes, SECRET.as_bytes()), "plaintext secret found although encrypted");
+    assert!(
+        !contains(&bytes, SECRET.as_bytes()),
+        "plaintext secret found although encrypted"
+    );
     let recs = records(&dir);
-    let (_, seq, body) = recs.iter().find(|r| r.0 == Kind::Decision).expect("decision");
+    let (_, seq, body) = recs
+        .iter()
+        .find(|r| r.0 == Kind::Decision)
+        .expect("decision");
     let d: DecisionBody = serde_json::from_slice(body).expect("body");
     let sealed = d.sealed_content.expect("sealed content");
     let raw = unseal(&key, "node-r", *seq, &sealed).expect("decrypts");
@@ -273,7 +331,11 @@ fn one_writer_per_store_and_instance_is_kept() {
     w.close().expect("close");
     drop(w);
     let e = open_sink(s, opts("other-node")).expect_err("instance mismatch");
-    assert!(e.to_string().contains("holds the chain of instance \"node-l\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("holds the chain of instance \"node-l\""),
+        "{e}"
+    );
     for bad in ["", "has space", "slash/no"] {
         let e = open_sink(s, opts(bad)).expect_err(bad);
         assert!(e.to_string().contains("instance"), "{e}");
@@ -286,7 +348,14 @@ fn reopening_continues_the_chain() {
     let dir = tmp_dir("reopen");
     let s = dir.to_str().expect("utf8");
     for round in 0..3 {
-        let w = open_sink(s, SinkOptions { instance: None, ..opts("node-x") }).expect("open");
+        let w = open_sink(
+            s,
+            SinkOptions {
+                instance: None,
+                ..opts("node-x")
+            },
+        )
+        .expect("open");
         for i in 0..10 {
             w.record(event(round * 100 + i));
         }
@@ -304,12 +373,15 @@ fn reopening_continues_the_chain() {
 
 #[test]
 fn torn_tail_is_cut_saved_and_recorded() {
-    let cases: [(&str, fn(&mut Vec<u8>)); 3] = [
+    type Damage = fn(&mut Vec<u8>);
+    let cases: [(&str, Damage); 3] = [
         ("half a frame", |b| {
             let n = b.len();
             b.truncate(n - 20);
         }),
-        ("a frame length and nothing else", |b| b.extend_from_slice(&500u32.to_be_bytes())),
+        ("a frame length and nothing else", |b| {
+            b.extend_from_slice(&500u32.to_be_bytes())
+        }),
         ("garbage over the last record", |b| {
             let n = b.len();
             for x in &mut b[n - 10..] {
@@ -332,7 +404,10 @@ fn torn_tail_is_cut_saved_and_recorded() {
         damage(&mut bytes);
         std::fs::write(&seg, &bytes).expect("write");
         let broken = verify_store(s, None).expect("verify");
-        assert!(!broken.ok(), "{name}: damage must be visible before recovery");
+        assert!(
+            !broken.ok(),
+            "{name}: damage must be visible before recovery"
+        );
 
         let w = open_sink(s, opts("node-t")).expect("recovers");
         w.record(event(99));
@@ -341,11 +416,94 @@ fn torn_tail_is_cut_saved_and_recorded() {
         assert!(r.ok(), "{name}: {}", r.to_text());
         assert_eq!(r.chains[0].recoveries, 1, "{name}");
         let recs = records(&dir);
-        let rec: RecoveredBody =
-            serde_json::from_slice(&recs.iter().find(|r| r.0 == Kind::Recovered).expect("recovered record").2).expect("body");
-        let saved = std::fs::read(dir.join(rec.saved_as.as_deref().expect("saved"))).expect("torn bytes kept");
+        let rec: RecoveredBody = serde_json::from_slice(
+            &recs
+                .iter()
+                .find(|r| r.0 == Kind::Recovered)
+                .expect("recovered record")
+                .2,
+        )
+        .expect("body");
+        let saved = std::fs::read(dir.join(rec.saved_as.as_deref().expect("saved")))
+            .expect("torn bytes kept");
         assert_eq!(saved.len() as u64, rec.bytes, "{name}");
-        assert!(rec.bytes > 0 && rec.bytes <= (bytes.len().max(before)) as u64, "{name}");
+        assert!(
+            rec.bytes > 0 && rec.bytes <= (bytes.len().max(before)) as u64,
+            "{name}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+#[test]
+fn time_based_checkpoints_follow_the_interval() {
+    let dir = tmp_dir("interval");
+    // An interval of zero: every record is followed by an interval checkpoint.
+    let w = open_sink(
+        dir.to_str().expect("utf8"),
+        SinkOptions {
+            checkpoint_interval: Duration::ZERO,
+            checkpoint_every: 1000,
+            ..opts("node-i")
+        },
+    )
+    .expect("open");
+    for i in 0..5 {
+        w.record(event(i));
+    }
+    w.close().expect("close");
+    let recs = records(&dir);
+    let kinds: Vec<Kind> = recs.iter().map(|r| r.0).collect();
+    // Every decision is immediately followed by a checkpoint; the last one is the close.
+    assert_eq!(kinds.iter().filter(|k| **k == Kind::Decision).count(), 5);
+    for (i, k) in kinds.iter().enumerate() {
+        if *k == Kind::Decision {
+            assert_eq!(
+                kinds.get(i + 1),
+                Some(&Kind::Checkpoint),
+                "decision at {i} not followed by a checkpoint: {kinds:?}"
+            );
+        }
+    }
+    let reasons: Vec<String> = recs
+        .iter()
+        .filter(|r| r.0 == Kind::Checkpoint)
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.2).expect("json")["reason"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        reasons.iter().filter(|r| *r == "interval").count() >= 5,
+        "{reasons:?}"
+    );
+    assert_eq!(reasons.last().map(String::as_str), Some("close"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_is_strict() {
+    use glassbox_audit::SinkConfig;
+    let e = serde_json::from_str::<SinkConfig>(r#"{"fsync":"batched","fsync_every":5}"#)
+        .expect_err("unknown field");
+    assert!(e.to_string().contains("unknown field `fsync_every`"), "{e}");
+    for (json, want) in [
+        (r#"{"fsync":"sometimes"}"#, "fsync: \"sometimes\""),
+        (r#"{"overflow":"spill"}"#, "overflow: \"spill\""),
+        (r#"{"signing_key":"/nonexistent/key"}"#, "/nonexistent/key"),
+    ] {
+        let c: SinkConfig = serde_json::from_str(json).expect("parses");
+        let e = SinkOptions::from_config(&c).expect_err(json).to_string();
+        assert!(e.contains(want), "{json}: {e}");
+    }
+    let c: SinkConfig = serde_json::from_str(
+        r#"{"fsync":"every_record","overflow":"block","block_timeout_ms":7,"queue_capacity":9}"#,
+    )
+    .expect("parses");
+    let o = SinkOptions::from_config(&c).expect("valid");
+    assert_eq!(o.fsync, glassbox_audit::FsyncPolicy::EveryRecord);
+    assert_eq!(o.overflow, OverflowPolicy::Block(Duration::from_millis(7)));
+    assert_eq!(o.queue_capacity, 9);
 }

@@ -80,7 +80,9 @@ fn frames(buf: &[u8]) -> (Vec<Frame<'_>>, Option<Stop>) {
                 out,
                 Some(Stop {
                     offset: o,
-                    what: format!("truncated record: {rest} bytes where a 4-byte frame length belongs"),
+                    what: format!(
+                        "truncated record: {rest} bytes where a 4-byte frame length belongs"
+                    ),
                 }),
             );
         }
@@ -138,7 +140,10 @@ fn check_header(buf: &[u8], n: u32) -> Result<(), String> {
     }
     let m = u32::from_be_bytes([buf[12], buf[13], buf[14], buf[15]]);
     if m != n {
-        return Err(format!("header says segment {m} but the file is {}", segment_name(n)));
+        return Err(format!(
+            "header says segment {m} but the file is {}",
+            segment_name(n)
+        ));
     }
     Ok(())
 }
@@ -164,7 +169,9 @@ pub(crate) fn scan(
     if !dir.is_dir() {
         return Err(AuditError::BadStore {
             store: dir.display().to_string(),
-            reason: "not a directory (a file store is a directory; PostgreSQL needs a postgres:// URL)".into(),
+            reason:
+                "not a directory (a file store is a directory; PostgreSQL needs a postgres:// URL)"
+                    .into(),
         });
     }
     let segs = list_segments(dir)?;
@@ -263,7 +270,8 @@ fn scan_segment(
             if rest < 4 {
                 break;
             }
-            let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+            let len =
+                u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
             if !(record::FIXED_HEADER..=MAX_RECORD).contains(&len) {
                 return visit(fault(
                     base + pos,
@@ -296,7 +304,8 @@ fn scan_segment(
             let what = if rest < 4 {
                 format!("truncated record: {rest} bytes where a 4-byte frame length belongs")
             } else {
-                let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]) as usize;
+                let len = u32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]])
+                    as usize;
                 format!(
                     "truncated record: frame needs {} bytes, only {rest} present",
                     4 + len + 32
@@ -362,7 +371,10 @@ impl FileStore {
             let buf = read_file(&path)?;
             let is_last = Some(&n) == segs.last();
             if let Err(what) = check_header(&buf, n) {
-                if is_last && buf.len() < SEGMENT_HEADER && SEGMENT_MAGIC.starts_with(&buf[..buf.len().min(8)]) {
+                if is_last
+                    && buf.len() < SEGMENT_HEADER
+                    && SEGMENT_MAGIC.starts_with(&buf[..buf.len().min(8)])
+                {
                     // A crash while creating the segment: rewrite its header below.
                     recovery = Some(cut(dir, n, &path, &buf, 0, &what)?);
                     continue;
@@ -531,7 +543,10 @@ impl Store for FileStore {
     }
 
     fn sync(&mut self) -> Result<(), AuditError> {
-        let r = self.out.flush().and_then(|()| self.out.get_ref().sync_data());
+        let r = self
+            .out
+            .flush()
+            .and_then(|()| self.out.get_ref().sync_data());
         r.map_err(|e| AuditError::io(self.segment_path(), e))
     }
 }

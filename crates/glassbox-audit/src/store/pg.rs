@@ -39,7 +39,11 @@ pub(crate) fn parse_url(store: &str) -> Result<PgTarget, AuditError> {
     };
     let mut schema = "public".to_string();
     let mut kept = Vec::new();
-    for kv in query.into_iter().flat_map(|q| q.split('&')).filter(|kv| !kv.is_empty()) {
+    for kv in query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter(|kv| !kv.is_empty())
+    {
         match kv.split_once('=') {
             Some(("schema", v)) => schema = v.to_string(),
             _ => kept.push(kv),
@@ -140,7 +144,10 @@ impl PgStore {
         tx.commit().map_err(pg_err("commit DDL"))?;
         let lock_key = format!("glassbox-audit:{}:{instance}", target.schema);
         let locked: bool = client
-            .query_one("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", &[&lock_key])
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&lock_key],
+            )
             .map_err(pg_err("advisory lock"))?
             .get(0);
         if !locked {
@@ -271,7 +278,10 @@ pub(crate) fn scan(
             let hash: &[u8] = row.get(5);
             let bytes: &[u8] = row.get(6);
             if current.as_deref() != Some(&instance) {
-                visit(Item::Chain(format!("{} instance {instance:?}", target.label)))?;
+                visit(Item::Chain(format!(
+                    "{} instance {instance:?}",
+                    target.label
+                )))?;
                 current = Some(instance.clone());
             }
             let loc = Location::Row {
@@ -288,13 +298,19 @@ pub(crate) fn scan(
             // The columns are a convenience for queries; they must agree with the record bytes.
             if let Ok(h) = record::decode(bytes) {
                 let mismatch = if h.instance != instance {
-                    Some(format!("instance column {instance:?} but record says {:?}", h.instance))
+                    Some(format!(
+                        "instance column {instance:?} but record says {:?}",
+                        h.instance
+                    ))
                 } else if h.seq as i64 != seq {
                     Some(format!("seq column {seq} but record says {}", h.seq))
                 } else if h.ts_ms != ts_ms {
                     Some(format!("ts_ms column {ts_ms} but record says {}", h.ts_ms))
                 } else if i16::from(h.kind.code()) != kind {
-                    Some(format!("kind column {kind} but record says {}", h.kind.code()))
+                    Some(format!(
+                        "kind column {kind} but record says {}",
+                        h.kind.code()
+                    ))
                 } else if h.prev_hash[..] != *prev {
                     Some("prev_hash column disagrees with the record bytes".to_string())
                 } else {
@@ -328,7 +344,11 @@ mod tests {
         assert!(!t.label.contains("pw"), "{}", t.label);
         let t = parse_url("postgres://h/db").expect("ok");
         assert_eq!(t.schema, "public");
-        for bad in ["postgres://h/db?schema=", "postgres://h/db?schema=A;drop", "postgres://h/db?schema=1x"] {
+        for bad in [
+            "postgres://h/db?schema=",
+            "postgres://h/db?schema=A;drop",
+            "postgres://h/db?schema=1x",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }

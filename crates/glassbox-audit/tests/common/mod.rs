@@ -29,9 +29,19 @@ pub fn event(i: u64) -> DecisionEvent {
     let mut findings = Vec::new();
     if verdict != Action::Allow {
         findings.push(FindingRecord {
-            category: if i % 3 == 0 { "secret.github_token" } else { "pii.email" }.into(),
+            category: if i.is_multiple_of(3) {
+                "secret.github_token"
+            } else {
+                "pii.email"
+            }
+            .into(),
             action: verdict,
-            detector: if i % 3 == 0 { "secrets" } else { "pii" }.into(),
+            detector: if i.is_multiple_of(3) {
+                "secrets"
+            } else {
+                "pii"
+            }
+            .into(),
             start: 10,
             len: 40,
             score: 1.0,
@@ -40,15 +50,44 @@ pub fn event(i: u64) -> DecisionEvent {
     DecisionEvent {
         request_id: format!("req-{i}"),
         route: "/v1/chat/completions".into(),
-        direction: if i % 2 == 0 { Direction::Request } else { Direction::Response },
+        direction: if i.is_multiple_of(2) {
+            Direction::Request
+        } else {
+            Direction::Response
+        },
         tenant: Some("acme".into()),
-        model: Some(if i % 5 == 0 { "mistral-7b-instruct" } else { "llama-3.1-8b-instruct" }.into()),
-        model_licence: Some(if i % 5 == 0 { "Apache-2.0" } else { "LicenseRef-Llama-3.1-Community" }.into()),
-        policy_id: if i % 2 == 0 { "default" } else { "strict" }.into(),
+        model: Some(
+            if i.is_multiple_of(5) {
+                "mistral-7b-instruct"
+            } else {
+                "llama-3.1-8b-instruct"
+            }
+            .into(),
+        ),
+        model_licence: Some(
+            if i.is_multiple_of(5) {
+                "Apache-2.0"
+            } else {
+                "LicenseRef-Llama-3.1-Community"
+            }
+            .into(),
+        ),
+        policy_id: if i.is_multiple_of(2) {
+            "default"
+        } else {
+            "strict"
+        }
+        .into(),
         policy_sha256: "ab".repeat(32),
         detectors: vec![
-            DetectorDigest { name: "secrets".into(), digest: "rules-v1".into() },
-            DetectorDigest { name: "pii".into(), digest: "rules-v1".into() },
+            DetectorDigest {
+                name: "secrets".into(),
+                digest: "rules-v1".into(),
+            },
+            DetectorDigest {
+                name: "pii".into(),
+                digest: "rules-v1".into(),
+            },
         ],
         findings,
         verdict,
@@ -57,13 +96,24 @@ pub fn event(i: u64) -> DecisionEvent {
             hmac_sha256: "00".repeat(32),
             bytes: 100,
         }],
-        coverage: Coverage { bytes_screened: 100, bytes_released: 100, ..Coverage::default() },
+        coverage: Coverage {
+            bytes_screened: 100,
+            bytes_released: 100,
+            ..Coverage::default()
+        },
         fail_open: if i % 10 == 7 {
-            vec![FailOpen { detector: "toxicity".into(), reason: "model timeout".into() }]
+            vec![FailOpen {
+                detector: "toxicity".into(),
+                reason: "model timeout".into(),
+            }]
         } else {
             vec![]
         },
-        outcome: if verdict == Action::Block { Outcome::Blocked } else { Outcome::Completed },
+        outcome: if verdict == Action::Block {
+            Outcome::Blocked
+        } else {
+            Outcome::Completed
+        },
         raw_content: vec![],
     }
 }
@@ -89,8 +139,12 @@ pub struct DropSchema(pub String);
 
 impl Drop for DropSchema {
     fn drop(&mut self) {
-        let Some((base, schema)) = self.0.rsplit_once("schema=") else { return };
-        if let Ok(mut c) = postgres::Client::connect(base.trim_end_matches(['?', '&']), postgres::NoTls) {
+        let Some((base, schema)) = self.0.rsplit_once("schema=") else {
+            return;
+        };
+        if let Ok(mut c) =
+            postgres::Client::connect(base.trim_end_matches(['?', '&']), postgres::NoTls)
+        {
             let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"));
         }
     }
@@ -145,5 +199,8 @@ pub fn write_segment(path: &Path, header: &[u8; 16], frames: &[Frame]) {
 
 /// Byte offset of frame `i` in a segment.
 pub fn frame_offset(frames: &[Frame], i: usize) -> usize {
-    16 + frames[..i].iter().map(|f| 36 + f.bytes.len()).sum::<usize>()
+    16 + frames[..i]
+        .iter()
+        .map(|f| 36 + f.bytes.len())
+        .sum::<usize>()
 }
