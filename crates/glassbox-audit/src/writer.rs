@@ -368,8 +368,10 @@ impl AuditWriter {
             checkpoint_every: opts.checkpoint_every,
             checkpoint_interval_ms: opts.checkpoint_interval.as_millis() as u64,
         };
+        // Validation is done: now a torn tail may be cut, and is recorded right after `open`.
+        let recovered = state.store.take_recovery()?;
         state.write_json(Kind::Open, clock(), &open)?;
-        if let Some(rec) = state.store.take_recovery() {
+        if let Some(rec) = recovered {
             state.write_json(Kind::Recovered, clock(), &rec)?;
         }
         state.sync()?;

@@ -113,7 +113,7 @@ impl Store for GatedStore {
     fn tail(&self) -> Option<(u64, Hash)> {
         self.inner.tail()
     }
-    fn take_recovery(&mut self) -> Option<RecoveredBody> {
+    fn take_recovery(&mut self) -> Result<Option<RecoveredBody>, AuditError> {
         self.inner.take_recovery()
     }
     fn append(&mut self, rec: &Encoded) -> Result<(), AuditError> {
@@ -409,6 +409,20 @@ fn torn_tail_is_cut_saved_and_recorded() {
             "{name}: damage must be visible before recovery"
         );
 
+        // A writer that is refused (wrong instance) cuts nothing: a cut is always recorded.
+        open_sink(s, opts("wrong-node")).expect_err("instance mismatch");
+        let torn_files = || {
+            std::fs::read_dir(&dir)
+                .expect("dir")
+                .filter(|e| {
+                    e.as_ref()
+                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("torn-"))
+                })
+                .count()
+        };
+        assert_eq!(torn_files(), 0, "{name}: nothing cut by a refused writer");
+        assert!(!verify_store(s, None).expect("verify").ok());
+
         let w = open_sink(s, opts("node-t")).expect("recovers");
         w.record(event(99));
         w.close().expect("close");
@@ -506,4 +520,41 @@ fn config_is_strict() {
     assert_eq!(o.fsync, glassbox_audit::FsyncPolicy::EveryRecord);
     assert_eq!(o.overflow, OverflowPolicy::Block(Duration::from_millis(7)));
     assert_eq!(o.queue_capacity, 9);
+}
+
+#[test]
+fn torn_segment_header_after_a_rotation_crash_is_recovered() {
+    let dir = tmp_dir("torn-header");
+    let s = dir.to_str().expect("utf8");
+    let w = open_sink(s, opts("node-h")).expect("open");
+    for i in 0..3 {
+        w.record(event(i));
+    }
+    w.close().expect("close");
+    // A crash while creating the next segment left 5 bytes of its header.
+    std::fs::write(dir.join("seg-000002.gba"), b"GBAUD").expect("write");
+    assert!(
+        !verify_store(s, None).expect("verify").ok(),
+        "a torn header is visible"
+    );
+    let w = open_sink(s, opts("node-h")).expect("recovers");
+    w.record(event(3));
+    w.close().expect("close");
+    let r = verify_store(s, None).expect("verify");
+    assert!(r.ok(), "{}", r.to_text());
+    assert_eq!(r.chains[0].recoveries, 1);
+    let rec: RecoveredBody = serde_json::from_slice(
+        &records(&dir)
+            .iter()
+            .find(|r| r.0 == Kind::Recovered)
+            .expect("recovered")
+            .2,
+    )
+    .expect("body");
+    assert_eq!(
+        (rec.location.as_str(), rec.bytes),
+        ("segment 000002, byte 0", 5)
+    );
+    assert_eq!(decisions(&dir).len(), 4);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -327,13 +327,13 @@ pub struct FileStore {
     out: BufWriter<File>,
     tail: Option<(u64, Hash)>,
     instance: Option<String>,
-    recovery: Option<RecoveredBody>,
+    pending: Option<(usize, String)>,
 }
 
 impl FileStore {
-    /// Opens (creating if needed) the store in `dir`, takes its lock, finds the tail and cuts a
-    /// torn last frame (saving the bytes to `torn-<segment>-<offset>.bin` and reporting them via
-    /// [`Store::take_recovery`]).
+    /// Opens (creating if needed) the store in `dir`, takes its lock and finds the tail. A torn
+    /// last frame is noted; [`Store::take_recovery`] cuts it (saving the bytes to
+    /// `torn-<segment>-<offset>.bin`) and describes the cut for the `recovered` record.
     ///
     /// # Errors
     /// The directory cannot be created or locked, or the last segment is damaged in a way a
@@ -364,7 +364,9 @@ impl FileStore {
         let segs = list_segments(dir)?;
         let mut tail = None;
         let mut instance = None;
-        let mut recovery = None;
+        // A torn tail found in the last segment: (offset, why). It is cut only when the writer
+        // is about to record the cut (`take_recovery`), so a cut is never left unrecorded.
+        let mut pending: Option<(usize, String)> = None;
         // Find the tail: the last frame of the last segment that has one.
         for &n in segs.iter().rev() {
             let path = dir.join(segment_name(n));
@@ -375,8 +377,8 @@ impl FileStore {
                     && buf.len() < SEGMENT_HEADER
                     && SEGMENT_MAGIC.starts_with(&buf[..buf.len().min(8)])
                 {
-                    // A crash while creating the segment: rewrite its header below.
-                    recovery = Some(cut(dir, n, &path, &buf, 0, &what)?);
+                    // A crash while creating the segment: its header is rewritten after the cut.
+                    pending = Some((0, what));
                     continue;
                 }
                 return Err(corrupt(format!("{}: {what}", segment_name(n))));
@@ -384,13 +386,13 @@ impl FileStore {
             let (mut fs, stop) = frames(&buf);
             if is_last {
                 if let Some(s) = stop {
-                    recovery = Some(cut(dir, n, &path, &buf, s.offset, &s.what)?);
+                    pending = Some((s.offset, s.what));
                 } else if let Some(last) = fs.last() {
                     if record::hash(last.bytes) != last.stored_hash {
                         // A complete last frame whose bytes do not match its hash: a crash that
                         // left garbage. Cut it, keeping the bytes.
                         let what = "last record's bytes do not match its stored hash";
-                        recovery = Some(cut(dir, n, &path, &buf, last.offset, what)?);
+                        pending = Some((last.offset, what.to_string()));
                         fs.pop();
                     }
                 }
@@ -419,7 +421,9 @@ impl FileStore {
             .open(&path)
             .map_err(|e| AuditError::io(&path, e))?;
         let mut len = f.metadata().map_err(|e| AuditError::io(&path, e))?.len();
-        if len == 0 {
+        if let Some((offset, _)) = &pending {
+            len = (*offset).max(SEGMENT_HEADER) as u64;
+        } else if len == 0 {
             f.write_all(&segment_header(segment))
                 .and_then(|()| f.sync_data())
                 .map_err(|e| AuditError::io(&path, e))?;
@@ -435,7 +439,7 @@ impl FileStore {
             out: BufWriter::with_capacity(256 << 10, f),
             tail,
             instance,
-            recovery,
+            pending,
         })
     }
 
@@ -508,8 +512,29 @@ impl Store for FileStore {
         self.tail
     }
 
-    fn take_recovery(&mut self) -> Option<RecoveredBody> {
-        self.recovery.take()
+    fn take_recovery(&mut self) -> Result<Option<RecoveredBody>, AuditError> {
+        let Some((offset, why)) = self.pending.take() else {
+            return Ok(None);
+        };
+        let path = self.segment_path();
+        let buf = read_file(&path)?;
+        let body = cut(
+            &self.dir,
+            self.segment,
+            &path,
+            &buf,
+            offset.min(buf.len()),
+            &why,
+        )?;
+        if offset == 0 {
+            // The header itself was torn: write it again (the file is empty, opened for append).
+            let f = self.out.get_mut();
+            f.write_all(&segment_header(self.segment))
+                .and_then(|()| f.sync_data())
+                .map_err(|e| AuditError::io(&path, e))?;
+        }
+        self.segment_bytes = offset.max(SEGMENT_HEADER) as u64;
+        Ok(Some(body))
     }
 
     fn append(&mut self, rec: &Encoded) -> Result<(), AuditError> {

@@ -33,8 +33,12 @@ pub trait Store: Send {
     fn existing_instance(&self) -> Option<String>;
     /// Seq and hash of the last record already in the store.
     fn tail(&self) -> Option<(u64, Hash)>;
-    /// A torn tail cut when the store was opened, to be recorded.
-    fn take_recovery(&mut self) -> Option<RecoveredBody>;
+    /// Cuts a torn tail found when the store was opened and describes the cut, to be recorded.
+    /// Called once by the writer, before its first append.
+    ///
+    /// # Errors
+    /// I/O errors while cutting.
+    fn take_recovery(&mut self) -> Result<Option<RecoveredBody>, AuditError>;
     /// Appends a record (buffered until [`Store::sync`]).
     ///
     /// # Errors

@@ -202,8 +202,8 @@ impl Store for PgStore {
         self.tail
     }
 
-    fn take_recovery(&mut self) -> Option<RecoveredBody> {
-        None
+    fn take_recovery(&mut self) -> Result<Option<RecoveredBody>, AuditError> {
+        Ok(None) // transactions leave no torn rows
     }
 
     fn append(&mut self, rec: &Encoded) -> Result<(), AuditError> {
