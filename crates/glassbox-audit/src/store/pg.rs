@@ -2,11 +2,16 @@
 //! database. `?schema=NAME` on the URL picks the schema (created if missing; default `public`).
 //! A session advisory lock per (schema, instance) keeps one writer per chain.
 
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::{Client, NoTls};
 
 use super::{Encoded, Item, Location, Store};
 use crate::record::{self, Hash, RecoveredBody};
 use crate::AuditError;
+
+/// Batches at least this large are written with binary `COPY`, smaller ones with one `INSERT`.
+const COPY_FROM: usize = 32;
 
 /// The table name inside the schema.
 pub const TABLE: &str = "glassbox_audit_records";
@@ -216,23 +221,54 @@ impl Store for PgStore {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let p = &self.pending;
-        let seqs: Vec<i64> = p.iter().map(|r| r.seq as i64).collect();
-        let ts: Vec<i64> = p.iter().map(|r| r.ts_ms).collect();
-        let kinds: Vec<i16> = p.iter().map(|r| i16::from(r.kind.code())).collect();
-        let prevs: Vec<&[u8]> = p.iter().map(|r| &r.prev_hash[..]).collect();
-        let hashes: Vec<&[u8]> = p.iter().map(|r| &r.hash[..]).collect();
-        let bytes: Vec<&[u8]> = p.iter().map(|r| &r.bytes[..]).collect();
-        self.client
-            .execute(
-                &self.insert,
-                &[&self.instance, &seqs, &ts, &kinds, &prevs, &hashes, &bytes],
-            )
-            .map_err(pg_err(format!(
-                "inserting {} records for instance {:?}",
-                p.len(),
-                self.instance
-            )))?;
+        let context = format!(
+            "inserting {} records for instance {:?}",
+            self.pending.len(),
+            self.instance
+        );
+        if self.pending.len() < COPY_FROM {
+            let p = &self.pending;
+            let seqs: Vec<i64> = p.iter().map(|r| r.seq as i64).collect();
+            let ts: Vec<i64> = p.iter().map(|r| r.ts_ms).collect();
+            let kinds: Vec<i16> = p.iter().map(|r| i16::from(r.kind.code())).collect();
+            let prevs: Vec<&[u8]> = p.iter().map(|r| &r.prev_hash[..]).collect();
+            let hashes: Vec<&[u8]> = p.iter().map(|r| &r.hash[..]).collect();
+            let bytes: Vec<&[u8]> = p.iter().map(|r| &r.bytes[..]).collect();
+            self.client
+                .execute(
+                    &self.insert,
+                    &[&self.instance, &seqs, &ts, &kinds, &prevs, &hashes, &bytes],
+                )
+                .map_err(pg_err(context))?;
+        } else {
+            // Larger batches: binary COPY, one statement and one transaction.
+            let sink = self
+                .client
+                .copy_in(&format!(
+                    "COPY {} (instance, seq, ts_ms, kind, prev_hash, hash, record) FROM STDIN BINARY",
+                    table(&self.target)
+                ))
+                .map_err(pg_err(context.clone()))?;
+            let mut w = BinaryCopyInWriter::new(
+                sink,
+                &[
+                    Type::TEXT,
+                    Type::INT8,
+                    Type::INT8,
+                    Type::INT2,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                    Type::BYTEA,
+                ],
+            );
+            for r in &self.pending {
+                let (seq, kind) = (r.seq as i64, i16::from(r.kind.code()));
+                let (prev, hash, bytes) = (&r.prev_hash[..], &r.hash[..], &r.bytes[..]);
+                w.write(&[&self.instance, &seq, &r.ts_ms, &kind, &prev, &hash, &bytes])
+                    .map_err(pg_err(context.clone()))?;
+            }
+            w.finish().map_err(pg_err(context))?;
+        }
         self.pending.clear();
         Ok(())
     }
