@@ -82,6 +82,19 @@ fn fleet_chains_verify_per_instance() {
     assert_eq!(names, ["node-1", "node-2", "node-3"]);
     assert_eq!(r.chains[1].sessions, 2);
     assert!(r.chains.iter().all(|c| c.closed && c.unsigned_tail == 0));
+
+    // The report covers the whole fleet.
+    let rep = glassbox_audit::report::build_report(
+        &url,
+        &glassbox_audit::report::ReportOptions {
+            public_key: Some(pk),
+            ..Default::default()
+        },
+    )
+    .expect("report");
+    assert_eq!(rep.summary.instances, 3);
+    assert_eq!(rep.summary.decisions, 3 * 120 + 10);
+    assert!(rep.summary.chains_intact);
 }
 
 /// Reads one instance's rows, lets `f` change them, rewrites the table rows.
