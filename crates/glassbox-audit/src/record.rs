@@ -204,7 +204,8 @@ pub fn encode(
     body: &[u8],
 ) -> Vec<u8> {
     let inst = instance.as_bytes();
-    let mut out = Vec::with_capacity(FIXED_HEADER + inst.len() + body.len());
+    // Room for a typical body too: the writer serialises the body straight into this buffer.
+    let mut out = Vec::with_capacity(FIXED_HEADER + inst.len() + body.len().max(1024));
     out.extend_from_slice(RECORD_MAGIC);
     out.push(kind.code());
     out.extend_from_slice(&seq.to_be_bytes());

@@ -562,9 +562,16 @@ impl WriterState {
         }
     }
 
-    fn append(&mut self, kind: Kind, ts_ms: i64, body: &[u8]) -> Result<(), AuditError> {
+    /// Appends a record whose body `write_body` serialises straight after the header.
+    fn append(
+        &mut self,
+        kind: Kind,
+        ts_ms: i64,
+        write_body: impl FnOnce(&mut Vec<u8>) -> Result<(), AuditError>,
+    ) -> Result<(), AuditError> {
         let seq = self.next_seq;
-        let bytes = record::encode(kind, seq, ts_ms, &self.prev_hash, &self.instance, body);
+        let mut bytes = record::encode(kind, seq, ts_ms, &self.prev_hash, &self.instance, &[]);
+        write_body(&mut bytes)?;
         let hash = record::hash(&bytes);
         let rec = Encoded {
             seq,
@@ -594,8 +601,9 @@ impl WriterState {
         ts_ms: i64,
         body: &T,
     ) -> Result<(), AuditError> {
-        let json = serde_json::to_vec(body).map_err(|e| AuditError::Encode(e.to_string()))?;
-        self.append(kind, ts_ms, &json)
+        self.append(kind, ts_ms, |out| {
+            serde_json::to_writer(out, body).map_err(|e| AuditError::Encode(e.to_string()))
+        })
     }
 
     fn sync(&mut self) -> Result<(), AuditError> {
