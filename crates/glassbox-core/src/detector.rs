@@ -18,7 +18,7 @@
 //! 4. bound its matches: [`Detector::max_match_len`] is the longest match it can report, which
 //!    bounds the hold-back the streaming scanner needs.
 
-use crate::Category;
+use crate::{Action, Category};
 
 /// A match in normalised text, before policy decides an action.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,4 +113,21 @@ pub trait Detector: Send + Sync + 'static {
     fn digest(&self) -> String {
         String::new()
     }
+
+    /// The action this detector's own policy section gives `category` for `scope`, when it has
+    /// one; `None` leaves it to the policy's `actions:`. The licence detector uses this to map
+    /// licence classes (per tenant and route) to actions.
+    fn action_for(&self, category: &Category, scope: Scope<'_>) -> Option<Action> {
+        let _ = (category, scope);
+        None
+    }
+}
+
+/// Whom a decision is for: the route and tenant of the text being screened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scope<'a> {
+    /// The route (`/v1/chat/completions`), or `scan`.
+    pub route: Option<&'a str>,
+    /// The tenant, when the caller was identified.
+    pub tenant: Option<&'a str>,
 }

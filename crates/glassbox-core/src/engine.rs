@@ -19,7 +19,7 @@ use std::sync::Arc;
 use crate::audit::{DetectorDigest, Direction};
 use crate::normalize::{normalize, OffsetMap, StreamNormalizer, MAX_PENDING};
 use crate::{
-    Action, Classifier, Detector, DetectorError, Finding, Match, OnError, Policy, Verdict,
+    Action, Classifier, Detector, DetectorError, Finding, Match, OnError, Policy, Scope, Verdict,
 };
 
 /// A detector failure and how policy handled it.
@@ -298,7 +298,14 @@ impl Engine {
                 if m.score < policy.threshold_for(&m.category) {
                     return None;
                 }
-                let action = policy.action_for(&m.category);
+                // A detector with its own policy section (licence classes) decides first.
+                let action = self
+                    .inner
+                    .detectors
+                    .iter()
+                    .find(|d| d.name() == detector)
+                    .and_then(|d| d.action_for(&m.category, Scope::default()))
+                    .unwrap_or_else(|| policy.action_for(&m.category));
                 if action == Action::Allow {
                     return None;
                 }

@@ -12,7 +12,7 @@ pub mod policy;
 pub use audit::{AuditSink, DecisionEvent};
 pub use category::{Category, CategoryError, Family};
 pub use classify::Classifier;
-pub use detector::{Detector, DetectorError, Match};
+pub use detector::{Detector, DetectorError, Match, Scope};
 pub use engine::{mask, Engine, ScanOutcome, StreamChunk, StreamError, StreamScanner};
 pub use finding::{verdict_of, Action, Finding, Verdict};
 pub use policy::{OnError, Policy, PolicyError};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use glassbox_core::{Detector, Engine, Policy};
+use glassbox_core::{Detector, Engine, Family, Policy};
 
 /// Loads a policy file, or the built-in default policy when `path` is `None`.
 pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
@@ -19,7 +19,13 @@ pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
 
 /// Builds the engine for a policy: the compiled pattern rules, then the other detectors.
 pub fn engine(policy: Policy) -> anyhow::Result<Engine> {
-    let detectors: Vec<Arc<dyn Detector>> = glassbox_patterns::detectors(&policy)
+    let mut detectors: Vec<Arc<dyn Detector>> = glassbox_patterns::detectors(&policy)
         .with_context(|| format!("policy `{}`: cannot build pattern detectors", policy.id))?;
+    if policy.licenses.enabled && policy.family_enabled(Family::License) {
+        let licence = glassbox_license::detector(&policy.licenses).with_context(|| {
+            format!("policy `{}`: cannot build the licence detector", policy.id)
+        })?;
+        detectors.push(Arc::new(licence));
+    }
     Ok(Engine::new(Arc::new(policy), detectors))
 }

@@ -29,6 +29,14 @@ enum Command {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
     },
+    /// Audit trail: keygen, verify, report.
+    Audit(glassbox_audit::cli::AuditArgs),
+    /// Model licences: glassbox's own models and the upstream models, with the policy's verdict.
+    Models(glassbox_license::cli::ModelsArgs),
+}
+
+fn exit_code(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(2)
 }
 
 fn main() -> ExitCode {
@@ -36,6 +44,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Policy { command } => policy_cmd::run(command),
+        Command::Audit(args) => glassbox_audit::cli::run(args).map(exit_code),
+        Command::Models(args) => glassbox_license::cli::run(args).map(exit_code),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,7 +14,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use glassbox_core::{Action, Engine, Finding};
+use glassbox_core::audit::{
+    ContentDigest, Coverage, DecisionEvent, Direction, FailOpen, FindingRecord, Outcome,
+};
+use glassbox_core::{Action, AuditSink, Engine, Finding, ScanOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -37,6 +40,17 @@ pub struct ScanArgs {
     /// Exit 1 when a verdict is at or above this action.
     #[arg(long, env = "GLASSBOX_FAIL_ON", default_value = "annotate", value_parser = parse_action)]
     pub fail_on: Action,
+    /// Write an audit record per input to this store (a directory or a postgres:// URL).
+    #[arg(long, env = "GLASSBOX_AUDIT_STORE", value_name = "STORE")]
+    pub audit: Option<String>,
+    /// Ed25519 signing key for the audit checkpoints (from `glassbox audit keygen`).
+    #[arg(
+        long,
+        env = "GLASSBOX_AUDIT_SIGNING_KEY",
+        value_name = "FILE",
+        requires = "audit"
+    )]
+    pub signing_key: Option<PathBuf>,
 }
 
 fn parse_action(s: &str) -> Result<Action, String> {
@@ -66,6 +80,7 @@ struct Verdict<'a> {
 
 struct Scanner {
     engine: Engine,
+    audit: Option<glassbox_audit::AuditWriter>,
     stream: bool,
     fail_on: Action,
     worst: Action,
@@ -121,6 +136,9 @@ impl Scanner {
             );
         }
         self.worst = self.worst.max(whole.verdict);
+        if let Some(sink) = &self.audit {
+            sink.record(self.event(id, text, &whole));
+        }
         let show_masked = findings.iter().any(|f| f.action >= Action::Mask);
         let row = Verdict {
             id,
@@ -131,6 +149,65 @@ impl Scanner {
         serde_json::to_writer(&mut *out, &row)?;
         out.write_all(b"\n")?;
         Ok(())
+    }
+
+    /// The audit record for one screened text: findings without content, a keyed digest.
+    fn event(&self, id: &Value, text: &str, outcome: &ScanOutcome) -> DecisionEvent {
+        let policy = self.engine.policy();
+        let content_digests = self
+            .audit
+            .as_ref()
+            .and_then(|a| a.digester())
+            .map(|mut d| {
+                d.update(text.as_bytes());
+                vec![ContentDigest {
+                    part: "text".into(),
+                    hmac_sha256: d.finish(),
+                    bytes: text.len() as u64,
+                }]
+            })
+            .unwrap_or_default();
+        DecisionEvent {
+            request_id: match id {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            },
+            route: "scan".into(),
+            direction: Direction::Scan,
+            tenant: None,
+            model: None,
+            model_licence: None,
+            policy_id: policy.id.clone(),
+            policy_sha256: policy.sha256.clone(),
+            detectors: self.engine.digests(),
+            findings: outcome.findings.iter().map(FindingRecord::from).collect(),
+            verdict: outcome.verdict,
+            content_digests,
+            coverage: Coverage {
+                bytes_screened: text.len() as u64,
+                bytes_released: if outcome.verdict == Action::Block {
+                    0
+                } else {
+                    text.len() as u64
+                },
+                ..Coverage::default()
+            },
+            fail_open: outcome
+                .failures
+                .iter()
+                .filter(|f| f.fail_open)
+                .map(|f| FailOpen {
+                    detector: f.error.detector.clone(),
+                    reason: f.error.reason.clone(),
+                })
+                .collect(),
+            outcome: if outcome.verdict == Action::Block {
+                Outcome::Blocked
+            } else {
+                Outcome::Completed
+            },
+            raw_content: Vec::new(),
+        }
     }
 
     fn stream_text(&self, text: &str, cuts: &[usize]) -> anyhow::Result<(Vec<Finding>, String)> {
@@ -174,8 +251,22 @@ fn check_chunks(cuts: &[usize], len: usize) -> Option<String> {
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let policy = build::load_policy(args.policy.as_deref())?;
     let engine = build::engine(policy)?;
+    let audit = match &args.audit {
+        None => None,
+        Some(store) => {
+            let mut opts = glassbox_audit::SinkOptions::default();
+            if let Some(key) = &args.signing_key {
+                opts = opts.signing_key_file(key)?;
+            }
+            Some(
+                glassbox_audit::open_sink(store, opts)
+                    .with_context(|| format!("cannot open audit store {store}"))?,
+            )
+        }
+    };
     let mut scanner = Scanner {
         engine,
+        audit,
         stream: args.stream,
         fail_on: args.fail_on,
         worst: Action::Allow,
@@ -250,6 +341,18 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
         }
     }
     out.flush().context("cannot write results")?;
+    if let (Some(sink), Some(store)) = (&scanner.audit, &args.audit) {
+        let stats = sink.close().context("cannot finish the audit trail")?;
+        eprintln!(
+            "glassbox scan: audit: {} decision record(s) written to {store}{}",
+            stats.decisions,
+            if stats.dropped > 0 {
+                format!(" ({} dropped, recorded as overflow)", stats.dropped)
+            } else {
+                String::new()
+            }
+        );
+    }
     if scanner.input_errors > 0 {
         return Ok(2);
     }

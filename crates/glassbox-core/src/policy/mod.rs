@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use classifiers::{ClassifierMode, ClassifierPolicy, ClassifiersConfig};
-pub use license::LicenseConfig;
+pub use license::{
+    LicenseClass, LicenseConfig, LicenseScopeConfig, ModelApproval, ModelEntry, ModelRule,
+    ModelsLicenseConfig,
+};
 pub use patterns::{CustomPattern, KeywordList, PiiConfig, SecretsConfig};
 
 use crate::{Action, Category, Family};
