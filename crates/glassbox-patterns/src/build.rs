@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use glassbox_core::{Action, Category, Detector, Family, Policy};
 
-use crate::{keywords, pii, Base64Detector, Rule, RuleSet, RuleSetError};
+use crate::{keywords, pii, secrets, Base64Detector, Rule, RuleSet, RuleSetError};
 
 /// Why a policy's patterns could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +30,19 @@ pub enum BuildError {
 /// [`BuildError::Section`] naming the section and the problem.
 pub fn policy_rules(policy: &Policy) -> Result<Vec<Rule>, BuildError> {
     let mut rules: Vec<Rule> = Vec::new();
+    if policy.secrets.enabled && policy.family_enabled(Family::Secret) {
+        let secrets = secrets::rules(&policy.secrets).map_err(|reason| BuildError::Section {
+            section: "secrets",
+            reason,
+        })?;
+        rules.extend(secrets.into_iter().map(|r| {
+            if secrets::CONTEXT_KINDS.contains(&r.kind.as_str()) {
+                r.generic()
+            } else {
+                r
+            }
+        }));
+    }
     if policy.pii.enabled && policy.family_enabled(Family::Pii) {
         rules.extend(
             pii::rules(&policy.pii).map_err(|reason| BuildError::Section {

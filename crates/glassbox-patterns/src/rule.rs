@@ -34,6 +34,10 @@ pub struct Rule {
     /// Score reported for a match that passes (1.0 for validated formats; lower for heuristics
     /// such as generic assignments).
     pub score: f32,
+    /// A catch-all rule (generic assignments, bearer headers): where a specific rule's match
+    /// overlaps this rule's match, only the specific one is reported
+    /// (`OPENAI_API_KEY=sk-proj-…` is `openai_api_key`, not also `generic_api_key`).
+    pub generic: bool,
 }
 
 impl Rule {
@@ -47,7 +51,14 @@ impl Rule {
             reject_placeholders: false,
             validate: None,
             score: 1.0,
+            generic: false,
         }
+    }
+
+    /// Marks the rule as a catch-all that yields to overlapping specific matches.
+    pub fn generic(mut self) -> Self {
+        self.generic = true;
+        self
     }
 
     /// Sets a minimum entropy.
@@ -85,6 +96,7 @@ impl std::fmt::Debug for Rule {
             .field("reject_placeholders", &self.reject_placeholders)
             .field("validate", &self.validate.is_some())
             .field("score", &self.score)
+            .field("generic", &self.generic)
             .finish()
     }
 }

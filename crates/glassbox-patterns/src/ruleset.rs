@@ -216,6 +216,8 @@ impl Detector for RuleSet {
         if from > text.len() || self.rules.is_empty() {
             return Ok(());
         }
+        let first = out.len();
+        let mut generic = Vec::new();
         for i in self.set.matches_at(text, from).iter() {
             let (rule, re) = (&self.rules[i], &self.regexes[i]);
             let mut at = from;
@@ -236,6 +238,9 @@ impl Detector for RuleSet {
                     },
                 };
                 if rule.accepts(&text[span.0..span.1]) {
+                    if rule.generic {
+                        generic.push(out.len());
+                    }
                     out.push(Match {
                         start: span.0,
                         end: span.1,
@@ -252,6 +257,24 @@ impl Detector for RuleSet {
                     at = next_char(text, whole.0);
                 }
             }
+        }
+        if !generic.is_empty() {
+            // Catch-all matches yield to overlapping specific ones. Overlapping matches are
+            // always released together by the streaming scanner, so this is the same whole or
+            // streamed.
+            let specific: Vec<(usize, usize)> = out[first..]
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !generic.contains(&(first + k)))
+                .map(|(_, m)| (m.start, m.end))
+                .collect();
+            let mut k = first;
+            out.retain(|m| {
+                let drop =
+                    generic.contains(&k) && specific.iter().any(|&(s, e)| s < m.end && m.start < e);
+                k += 1;
+                !drop
+            });
         }
         Ok(())
     }
