@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench -p glassbox-tower --bench overhead -- --warm-up-time 1 --measurement-time 3`
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;

@@ -2,6 +2,8 @@
 //! request screening (mask, block, limits, malformed bodies), the selector and the model gate,
 //! non-streamed answers, fail modes, and a streamed answer over TCP.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

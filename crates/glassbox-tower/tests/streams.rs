@@ -4,6 +4,8 @@
 //! delivers equals the whole-text masked text; a block ends in the protocol's terminal form; a
 //! clean stream passes byte for byte; every end is recorded exactly once.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -15,6 +17,7 @@ use glassbox_core::audit::{Direction, MemorySink, Outcome};
 use glassbox_core::{Action, Detector, DetectorError, Engine, Match};
 use glassbox_tower::{ScreenLayer, TimedOut};
 use http::Request;
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower::{Layer, ServiceExt};
@@ -494,5 +497,76 @@ fn detector_failure_follows_on_error_in_streams() {
         assert_eq!(r.outcome, Outcome::Completed);
         assert!(!r.fail_open.is_empty());
         assert_eq!(r.fail_open[0].detector, "broken");
+    });
+}
+
+/// An upstream that sends some chunks and then goes quiet (pending, never ending).
+struct Stalled(ChunkBody);
+
+impl http_body::Body for Stalled {
+    type Data = Bytes;
+    type Error = glassbox_tower::BoxError;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match std::pin::Pin::new(&mut self.0).poll_frame(cx) {
+            std::task::Poll::Ready(None) => std::task::Poll::Pending,
+            other => other,
+        }
+    }
+}
+
+#[test]
+fn nothing_waits_for_more_upstream_data_than_the_hold_back_needs() {
+    // The upstream stops after the event that ends "…safe." of choice 1 and goes quiet: every
+    // event received so far must have gone out, with all text the scanners can release.
+    let input = fixture("openai_chat_n2.sse");
+    let text = std::str::from_utf8(&input).unwrap();
+    let stop = text.find(" today.").unwrap();
+    let stop = stop + text[stop..].find("\n\n").unwrap() + 2;
+    block_on(async {
+        let layer = ScreenLayer::new(mask_engine()).on_decision(());
+        let head = input[..stop].to_vec();
+        let inner = tower::service_fn(move |_req: Request<Full<Bytes>>| {
+            let cuts: Vec<usize> = (1..head.len()).step_by(13).collect();
+            let body = Stalled(ChunkBody::new(&head, &cuts));
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    http::Response::builder()
+                        .header("content-type", "text/event-stream")
+                        .body(body)
+                        .unwrap(),
+                )
+            }
+        });
+        let req = Request::post("/v1/chat/completions")
+            .body(Full::new(Bytes::from(request_body(
+                "/v1/chat/completions",
+                true,
+            ))))
+            .unwrap();
+        let res = layer.layer(inner).oneshot(req).await.unwrap();
+        let mut body = std::pin::pin!(res.into_body());
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let mut out = Vec::new();
+        while let std::task::Poll::Ready(Some(frame)) = body.as_mut().poll_frame(&mut cx) {
+            out.extend_from_slice(frame.unwrap().data_ref().unwrap());
+        }
+        let got = stream_texts("/v1/chat/completions", &decode(&out));
+        // Exactly what a scanner fed the same text releases: nothing waits for more.
+        let engine = mask_engine();
+        for (k, t) in stream_texts("/v1/chat/completions", &decode(&input[..stop])) {
+            let mut s = engine.stream();
+            let released = s.feed_str(&t).text;
+            assert_eq!(got[&k], released, "{k}");
+            assert!(s.held() < t.len(), "{k}: most of the text is out");
+        }
+        assert!(got["choice.1"].starts_with("Your key id is [REDACTED:secret.aws_access_key_id]"));
+        assert_eq!(
+            decode(&out).len(),
+            decode(&input[..stop]).len(),
+            "every event received went out"
+        );
     });
 }

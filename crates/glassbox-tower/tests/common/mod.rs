@@ -1,7 +1,7 @@
 //! Shared test parts: engines built from real pattern rules, an upstream body that yields given
 //! chunks, a client-side SSE decoder and per-protocol text extraction.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
