@@ -208,6 +208,26 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    // The engine's share: the same 2,000 deltas fed straight to one stream scanner.
+    let deltas: Vec<String> = events
+        .iter()
+        .filter_map(|e| {
+            let v: serde_json::Value = serde_json::from_slice(e.strip_prefix(b"data: ")?).ok()?;
+            v["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    g.bench_function("scanner_only", |b| {
+        b.iter(|| {
+            let mut s = engine.stream();
+            let mut n = 0;
+            for d in &deltas {
+                n += s.feed_str(d).text.len();
+            }
+            n + s.finish().expect("finish").text.len()
+        })
+    });
     g.finish();
 
     let mut g = c.benchmark_group("time_to_first_byte");
