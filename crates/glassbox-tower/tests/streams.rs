@@ -318,9 +318,13 @@ fn client_disconnect_is_recorded_once_from_drop() {
     let input = fixture("openai_chat_n2.sse");
     block_on(async {
         let sink = Arc::new(MemorySink::default());
+        let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h = heard.clone();
         let layer = ScreenLayer::new(mask_engine())
             .audit_sink(sink.clone())
-            .on_decision(());
+            .on_decision(move |_: &glassbox_core::DecisionEvent| {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
         let input2 = input.clone();
         let inner = tower::service_fn(move |_req: Request<Full<Bytes>>| {
             let cuts: Vec<usize> = (1..input2.len()).step_by(50).collect();
@@ -356,6 +360,8 @@ fn client_disconnect_is_recorded_once_from_drop() {
             .collect();
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].outcome, Outcome::ClientDisconnected);
+        // The hook heard the request and the response decision, once each.
+        assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 2);
         assert!(r[0].coverage.bytes_screened > 0);
         assert!(r[0].coverage.bytes_released <= r[0].coverage.bytes_screened);
     });
