@@ -73,6 +73,7 @@ impl Key {
 }
 
 struct TextStream {
+    part: String,
     scanner: StreamScanner,
     digest: PartDigest,
     raw: Option<String>,
@@ -188,7 +189,7 @@ impl StreamScreen {
                 self.report.digests.push(d);
             }
             if let Some(raw) = s.raw {
-                self.report.raw.push((String::new(), raw));
+                self.report.raw.push((s.part, raw));
             }
         }
         self.report
@@ -235,6 +236,7 @@ impl StreamScreen {
         self.streams
             .entry(key.clone())
             .or_insert_with(|| TextStream {
+                part: key.part(),
                 scanner: engine.stream(),
                 digest: PartDigest::new(sink, key.part()),
                 raw: sink.wants_raw_content().then(String::new),

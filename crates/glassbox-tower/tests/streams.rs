@@ -576,3 +576,57 @@ fn nothing_waits_for_more_upstream_data_than_the_hold_back_needs() {
         );
     });
 }
+
+#[test]
+fn raw_content_is_handed_over_only_when_the_sink_asks() {
+    struct RawSink(MemorySink);
+    impl glassbox_core::AuditSink for RawSink {
+        fn record(&self, e: glassbox_core::DecisionEvent) {
+            self.0.record(e)
+        }
+        fn wants_raw_content(&self) -> bool {
+            true
+        }
+    }
+    let input = fixture("openai_chat_n2.sse");
+    block_on(async {
+        let sink = Arc::new(RawSink(MemorySink::default()));
+        let layer = ScreenLayer::new(mask_engine())
+            .audit_sink(sink.clone())
+            .on_decision(());
+        let inner = tower::service_fn(move |_req: Request<Full<Bytes>>| {
+            let b = ChunkBody::new(&input, &[]);
+            async move { Ok::<_, std::convert::Infallible>(sse_response(b)) }
+        });
+        let req = Request::post("/v1/chat/completions")
+            .body(Full::new(Bytes::from(request_body(
+                "/v1/chat/completions",
+                true,
+            ))))
+            .unwrap();
+        let res = layer.layer(inner).oneshot(req).await.unwrap();
+        let _ = res.into_body().collect().await.unwrap();
+        let events = sink.0.events();
+        assert_eq!(
+            events[0].raw_content,
+            [("request".to_string(), "hello".to_string())]
+        );
+        let parts: Vec<&str> = events[1]
+            .raw_content
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect();
+        assert_eq!(parts, ["choice.0", "choice.1"]);
+        assert!(
+            events[1].raw_content[0].1.contains(TOKEN),
+            "the original text, for the sink to encrypt"
+        );
+    });
+    // The default sink gets none.
+    let (_, events) = block_on(run_stream(
+        mask_engine(),
+        "/v1/chat/completions",
+        ChunkBody::new(&fixture("openai_chat_n2.sse"), &[]),
+    ));
+    assert!(events.iter().all(|e| e.raw_content.is_empty()));
+}
