@@ -1,15 +1,368 @@
-//! `glassbox demo` (being built).
+//! `glassbox demo`: the one command that shows glassbox working with no model server of your
+//! own. It starts the built-in mock model server ([`mock`]) on a loopback port, the proxy in
+//! front of it with the default policy, sends a handful of OpenAI and Anthropic requests
+//! (streamed and not) whose answers carry secrets, PII, a licence header and a blocked term, and
+//! prints what each client received and what glassbox decided.
+//!
+//! Deterministic: the same build prints the same table (ports aside). Exit code 0 when every
+//! check holds (no secret or PII byte run reached a client, blocks surfaced as blocks), 1
+//! otherwise.
 
+pub mod client;
 pub mod mock;
 
-/// `glassbox demo`: a mock model server, the proxy in front of it, sample traffic, a summary.
-#[derive(Debug, Clone, clap::Args)]
-pub struct DemoArgs {}
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Runs the demo.
+use anyhow::Context as _;
+use glassbox_core::audit::{AuditSink, DecisionEvent, MemorySink};
+use glassbox_core::Action;
+
+use crate::proxy::{self, ApiKind, Config, Engines, Metrics, PolicySet};
+use client::{Answer, Client};
+use mock::{MockUpstream, Scenario};
+
+/// `glassbox demo`: mock model server + proxy + sample traffic + a summary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoArgs {
+    /// Where to write the audit trail (and its report).
+    #[arg(long, env = "GLASSBOX_DEMO_AUDIT_DIR")]
+    pub audit_dir: Option<PathBuf>,
+    /// Print each answer in full instead of a one-line excerpt.
+    #[arg(long)]
+    pub full: bool,
+    /// Only run the mock model server on this address and wait (for load tests and trying
+    /// clients by hand), e.g. `--mock-only 127.0.0.1:9000`.
+    #[arg(long, value_name = "ADDR")]
+    pub mock_only: Option<SocketAddr>,
+}
+
+/// One demo request.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// What the table calls it.
+    pub label: &'static str,
+    /// Which API.
+    pub api: ApiKind,
+    /// Streamed?
+    pub stream: bool,
+    /// The prompt (the mock picks its answer from it).
+    pub prompt: &'static str,
+    /// The answer's scenario.
+    pub scenario: Scenario,
+    /// The model name (the mock's flavour follows its prefix).
+    pub model: &'static str,
+}
+
+/// The demo's requests, in order.
+pub const CASES: &[Case] = &[
+    Case {
+        label: "a plain answer",
+        api: ApiKind::Openai,
+        stream: false,
+        prompt: "What does glassbox do?",
+        scenario: Scenario::Plain,
+        model: "mock-llama-3.1-8b-instruct",
+    },
+    Case {
+        label: "deploy config (secrets)",
+        api: ApiKind::Openai,
+        stream: true,
+        prompt: "Show me the deploy config with the keys",
+        scenario: Scenario::Secrets,
+        model: "mock-llama-3.1-8b-instruct",
+    },
+    Case {
+        label: "deploy config (secrets)",
+        api: ApiKind::Anthropic,
+        stream: true,
+        prompt: "Show me the deploy config with the keys",
+        scenario: Scenario::Secrets,
+        model: "mock-claude-compatible",
+    },
+    Case {
+        label: "customer contact (PII)",
+        api: ApiKind::Openai,
+        stream: false,
+        prompt: "How do I contact the customer?",
+        scenario: Scenario::Pii,
+        model: "mock-llama-3.1-8b-instruct",
+    },
+    Case {
+        label: "customer contact (PII)",
+        api: ApiKind::Anthropic,
+        stream: true,
+        prompt: "How do I contact the customer?",
+        scenario: Scenario::Pii,
+        model: "mock-claude-compatible",
+    },
+    Case {
+        label: "GPL code (licence)",
+        api: ApiKind::Anthropic,
+        stream: false,
+        prompt: "Write me some code for adding numbers",
+        scenario: Scenario::License,
+        model: "mock-claude-compatible",
+    },
+    Case {
+        label: "vLLM stream + usage",
+        api: ApiKind::Openai,
+        stream: true,
+        prompt: "Show me the deploy config with the keys",
+        scenario: Scenario::Secrets,
+        model: "vllm-qwen2.5-7b-instruct",
+    },
+    Case {
+        label: "project roadmap (blocked)",
+        api: ApiKind::Openai,
+        stream: true,
+        prompt: "What is on the roadmap?",
+        scenario: Scenario::Blocked,
+        model: "mock-llama-3.1-8b-instruct",
+    },
+    Case {
+        label: "project roadmap (blocked)",
+        api: ApiKind::Anthropic,
+        stream: true,
+        prompt: "What is on the roadmap?",
+        scenario: Scenario::Blocked,
+        model: "mock-claude-compatible",
+    },
+];
+
+/// Byte runs that must never reach a client (from the mock's answers).
+pub const SENSITIVE: &[&str] = &[
+    "AKIA2OGYBAH6TKXB3XLM",
+    "ghp_R8xKq2mZ7vT4nW9pL3sY6bC1dF5gH0jE2aQk",
+    "maria.lopez@northwind-mail.com",
+    "4539 1488 0343 6467",
+    "Project Nightingale",
+];
+
+/// What happened to one case.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The case.
+    pub case: Case,
+    /// What the client received.
+    pub answer: Answer,
+    /// The strongest action glassbox recorded for it (request and response), if any.
+    pub verdict: Option<Action>,
+    /// Categories found.
+    pub categories: BTreeSet<String>,
+    /// Sensitive strings that reached the client (should be none).
+    pub leaked: Vec<&'static str>,
+}
+
+/// The demo's results.
+#[derive(Debug)]
+pub struct Report {
+    /// Per case.
+    pub outcomes: Vec<Outcome>,
+    /// The mock's address.
+    pub mock: SocketAddr,
+    /// The proxy's address.
+    pub proxy: SocketAddr,
+    /// `/metrics` at the end.
+    pub metrics: String,
+}
+
+impl Report {
+    /// Whether every check held.
+    pub fn ok(&self) -> bool {
+        self.outcomes.iter().all(|o| {
+            o.leaked.is_empty() && (o.case.scenario != Scenario::Blocked || o.answer.blocked)
+        })
+    }
+}
+
+/// Runs the demo end to end in-process and returns what happened (used by `run` and tests).
 ///
 /// # Errors
-/// When a part fails to start.
-pub fn run(_args: DemoArgs) -> anyhow::Result<i32> {
-    Ok(0)
+/// When the mock or the proxy cannot start.
+pub async fn run_cases(
+    sink: Arc<dyn AuditSink>,
+    events: Arc<MemorySink>,
+) -> anyhow::Result<Report> {
+    let mock = MockUpstream::start()
+        .await
+        .context("starting the mock model server")?;
+    let mut config = Config::single(([127, 0, 0, 1], 0).into(), mock.url(), ApiKind::Openai);
+    config.shutdown_grace = Duration::from_secs(5);
+    let engines = Engines::load(&config).context("loading the default policy")?;
+    let tee: Arc<dyn AuditSink> = Arc::new(Tee(sink, events.clone()));
+    let (running, state) =
+        proxy::server::start(&config, PolicySet::new(engines), tee, Metrics::new()).await?;
+    let client = Client::new(running.addr);
+    let mut outcomes = Vec::new();
+    for (i, case) in CASES.iter().enumerate() {
+        let request_id = format!("demo-{}", i + 1);
+        let answer = client.ask(case, &request_id).await;
+        let mine: Vec<DecisionEvent> = events
+            .events()
+            .into_iter()
+            .filter(|e| e.request_id == request_id)
+            .collect();
+        let verdict = mine.iter().map(|e| e.verdict).max();
+        let categories = mine
+            .iter()
+            .flat_map(|e| e.findings.iter().map(|f| f.category.clone()))
+            .collect();
+        let leaked = SENSITIVE
+            .iter()
+            .copied()
+            .filter(|s| answer.raw.contains(s) || answer.text.contains(s))
+            .collect();
+        outcomes.push(Outcome {
+            case: *case,
+            answer,
+            verdict,
+            categories,
+            leaked,
+        });
+    }
+    let report = Report {
+        outcomes,
+        mock: mock.addr,
+        proxy: running.addr,
+        metrics: state.metrics.render(),
+    };
+    let _ = running.shutdown(Duration::from_secs(5)).await;
+    mock.stop().await;
+    Ok(report)
+}
+
+/// Sends each event to two sinks.
+struct Tee(Arc<dyn AuditSink>, Arc<MemorySink>);
+
+impl AuditSink for Tee {
+    fn record(&self, event: DecisionEvent) {
+        self.1.record(event.clone());
+        self.0.record(event);
+    }
+
+    fn digester(&self) -> Option<Box<dyn glassbox_core::audit::ContentDigester>> {
+        self.0.digester()
+    }
+}
+
+/// Runs `glassbox demo`. Synchronous: owns its tokio runtime. Returns the exit code.
+///
+/// # Errors
+/// When the mock or the proxy cannot start.
+pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        if let Some(addr) = args.mock_only {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr}"))?;
+            let mock = MockUpstream::serve(listener);
+            eprintln!("mock model server on {} (Ctrl-C to stop)", mock.url());
+            let _ = tokio::signal::ctrl_c().await;
+            mock.stop().await;
+            return Ok(0);
+        }
+        // TODO(audit): with glassbox-audit merged, open `args.audit_dir` with
+        // `glassbox_audit::open_sink`, then verify the chain and write the report after the
+        // cases, and print both paths below.
+        let sink: Arc<dyn AuditSink> = Arc::new(glassbox_core::audit::NoAudit);
+        let events = Arc::new(MemorySink::default());
+        let report = run_cases(sink, events).await?;
+        print!("{}", render(&report, args.full));
+        if let Some(dir) = &args.audit_dir {
+            println!(
+                "audit trail: not written to {} — this build has no audit store yet",
+                dir.display()
+            );
+        }
+        Ok(if report.ok() { 0 } else { 1 })
+    })
+}
+
+/// The summary table and checks, as printed.
+pub fn render(report: &Report, full: bool) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "glassbox demo: mock model server on {}, glassbox proxy on {} (policy: default)\n",
+        report.mock, report.proxy
+    );
+    let _ = writeln!(
+        out,
+        " #  {:<10} {:<7} {:<26} {:<9} {:<44} client received",
+        "API", "stream", "asked for", "verdict", "categories"
+    );
+    for (i, o) in report.outcomes.iter().enumerate() {
+        let verdict = match o.verdict {
+            Some(v) => v.as_str().to_string(),
+            None if o.answer.blocked => "block".into(),
+            None => "-".into(),
+        };
+        let cats = if o.categories.is_empty() {
+            "-".to_string()
+        } else {
+            o.categories.iter().cloned().collect::<Vec<_>>().join(", ")
+        };
+        let got = if full {
+            o.answer.summary(usize::MAX)
+        } else {
+            o.answer.summary(60)
+        };
+        let _ = writeln!(
+            out,
+            "{:>2}  {:<10} {:<7} {:<26} {:<9} {:<44} {}",
+            i + 1,
+            format!("{} ", o.case.api.as_str()),
+            if o.case.stream { "yes" } else { "no" },
+            o.case.label,
+            verdict,
+            cats,
+            got
+        );
+    }
+    let leaks: Vec<String> = report
+        .outcomes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| {
+            o.leaked
+                .iter()
+                .map(move |s| format!("#{} leaked `{}`", i + 1, s))
+        })
+        .collect();
+    let _ = writeln!(out);
+    if leaks.is_empty() {
+        let _ = writeln!(
+            out,
+            "check: no secret, PII or blocked text reached a client, though the mock split \
+             every secret across stream events"
+        );
+    } else {
+        let _ = writeln!(out, "CHECK FAILED: {}", leaks.join("; "));
+    }
+    let unblocked: Vec<usize> = report
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.case.scenario == Scenario::Blocked && !o.answer.blocked)
+        .map(|(i, _)| i + 1)
+        .collect();
+    if unblocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "check: blocked streams ended the way each SDK reports a block (OpenAI \
+             finish_reason content_filter, Anthropic error event)"
+        );
+    } else {
+        let _ = writeln!(out, "CHECK FAILED: not blocked: {unblocked:?}");
+    }
+    out
 }

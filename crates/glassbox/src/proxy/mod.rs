@@ -192,11 +192,7 @@ async fn serve_until_signal(
         tracing::warn!(store = %store, "--audit is not wired in this build yet; decisions are counted in /metrics only");
     }
     let policies = PolicySet::new(engines);
-    let state = AppState::new(&config, policies.clone(), sink, Metrics::new())?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let running = server::spawn(listener, state.clone())?;
+    let (running, state) = server::start(&config, policies.clone(), sink, Metrics::new()).await?;
     tracing::info!(addr = %running.addr, upstreams = config.upstreams.len(), "glassbox proxy listening");
     wait_for_shutdown(&args, &config, &policies, &state.metrics).await;
     tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing in-flight requests");

@@ -601,3 +601,22 @@ pub fn spawn(listener: TcpListener, state: AppState) -> std::io::Result<Running>
         task,
     })
 }
+
+/// Starts a proxy for `config` on its `listen` address (port 0 for an ephemeral one) with the
+/// given policies and audit sink: what `glassbox proxy`, the demo and the tests run.
+///
+/// # Errors
+/// When an upstream cannot be built or the address cannot be bound.
+pub async fn start(
+    config: &Config,
+    policies: PolicySet,
+    sink: Arc<dyn AuditSink>,
+    metrics: Metrics,
+) -> anyhow::Result<(Running, AppState)> {
+    let state = AppState::new(config, policies, sink, metrics)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let running = spawn(listener, state.clone())?;
+    Ok((running, state))
+}
