@@ -1,0 +1,851 @@
+//! Screening of streamed (SSE) answers: events in, protocol-correct events out.
+//!
+//! Each logical text stream (a choice's content, a tool call's arguments, an Anthropic content
+//! block, a Responses output part or function-call argument string) has its own
+//! [`StreamScanner`]. When an event carrying a delta arrives, the delta is fed to its stream's
+//! scanner and the event is re-emitted with the text the scanner released (held text from
+//! earlier events first, then the safe prefix of this delta); an event whose delta is released
+//! unchanged is re-emitted byte for byte. When a stream ends (OpenAI `finish_reason`, Anthropic
+//! `content_block_stop`, Responses `*.done`, `[DONE]` or the end of the body) its scanner is
+//! flushed and what remains goes into that event's delta or, when the event has none, into a
+//! delta event synthesised just before it with the same ids. Events whose released delta is empty
+//! are kept with an empty delta, which every official SDK accepts; this keeps ids, order and
+//! sequence numbers as the upstream sent them.
+//!
+//! Block ends the stream in the protocol's own terminal form and stops reading the upstream:
+//! - Chat Completions / Completions: a chunk per unfinished choice with
+//!   `finish_reason: "content_filter"`, then `data: [DONE]`;
+//! - Anthropic Messages: `event: error` with `{"type":"error","error":{"type":
+//!   "invalid_request_error","message":…}}` (the SDKs raise it);
+//! - Responses: `event: error` with the documented `type`, `code` (`content_filter`),
+//!   `message`, `param`, `sequence_number` plus an `error` object (which the OpenAI SDKs raise).
+
+use std::collections::{BTreeMap, HashMap};
+
+use glassbox_core::{AuditSink, Engine, StreamChunk, StreamScanner};
+use serde_json::{json, Map, Value};
+
+use crate::api::{ErrorKind, TEXT_FIELDS};
+use crate::json_span::{locate, quote, splice, Path, Seg};
+use crate::record::{PartDigest, Report};
+use crate::sse::{write_event, SseEvent, SseParser};
+use crate::Api;
+
+/// Identifies one logical text stream.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Key {
+    /// Chat/Completions choice text field (`content`, `refusal`, `reasoning_content`, `text`).
+    Choice(u64, &'static str),
+    /// Chat tool call arguments: (choice, tool call index).
+    Tool(u64, u64),
+    /// Anthropic content block.
+    Block(u64),
+    /// Responses output text / refusal: (output index, content index, field).
+    Output(u64, u64, &'static str),
+    /// Responses function call arguments: output index.
+    Args(u64),
+}
+
+impl Key {
+    fn part(&self) -> String {
+        match self {
+            Key::Choice(i, f) => {
+                let suffix = TEXT_FIELDS
+                    .iter()
+                    .find(|(name, _)| name == f)
+                    .map_or("", |(_, s)| *s);
+                format!("choice.{i}{suffix}")
+            }
+            Key::Tool(i, j) => format!("choice.{i}.tool_call.{j}"),
+            Key::Block(i) => format!("block.{i}"),
+            Key::Output(k, c, "refusal") => format!("output.{k}.{c}.refusal"),
+            Key::Output(k, c, _) => format!("output.{k}.{c}"),
+            Key::Args(k) => format!("output.{k}.arguments"),
+        }
+    }
+
+    fn choice(&self) -> Option<u64> {
+        match self {
+            Key::Choice(i, _) | Key::Tool(i, _) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+struct TextStream {
+    scanner: StreamScanner,
+    digest: PartDigest,
+    raw: Option<String>,
+    /// Everything released so far (kept for the Responses API's full-text `done` fields).
+    released: Option<String>,
+    finished: bool,
+}
+
+/// The state of one screened SSE response.
+pub(crate) struct StreamScreen {
+    api: Api,
+    engine: Engine,
+    sink: std::sync::Arc<dyn AuditSink>,
+    parser: SseParser,
+    scratch: Vec<SseEvent>,
+    streams: BTreeMap<Key, TextStream>,
+    /// Findings and failures so far (coverage and digests are added at the end).
+    pub report: Report,
+    blocked: bool,
+    ended: bool,
+    eol: &'static str,
+    /// Chat/Completions: choice indexes seen, and those that finished.
+    choices: BTreeMap<u64, bool>,
+    /// Anthropic: per content block, its delta type and text field.
+    block_kinds: HashMap<u64, (&'static str, &'static str)>,
+    /// Responses: item ids per output index; sequence numbers added by synthesised events.
+    item_ids: HashMap<u64, Value>,
+    seq_shift: u64,
+    last_seq: Option<u64>,
+    /// Chat/Completions: the last chunk's top-level fields, for synthesised chunks.
+    last_chunk: Option<Map<String, Value>>,
+}
+
+/// A text field of the current event and what replaces it.
+struct Edit {
+    path: Path,
+    key: Key,
+    original: String,
+    text: String,
+}
+
+impl StreamScreen {
+    pub fn new(api: Api, engine: Engine, sink: std::sync::Arc<dyn AuditSink>) -> Self {
+        StreamScreen {
+            api,
+            engine,
+            sink,
+            parser: SseParser::new(),
+            scratch: Vec::new(),
+            streams: BTreeMap::new(),
+            report: Report::default(),
+            blocked: false,
+            ended: false,
+            eol: "\n",
+            choices: BTreeMap::new(),
+            block_kinds: HashMap::new(),
+            item_ids: HashMap::new(),
+            seq_shift: 0,
+            last_seq: None,
+            last_chunk: None,
+        }
+    }
+
+    /// Whether policy blocked the stream (the terminal events have been written).
+    pub fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Feeds upstream bytes; what may be sent on is appended to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<u8>) {
+        if self.blocked || self.ended {
+            return;
+        }
+        let mut events = std::mem::take(&mut self.scratch);
+        self.parser.feed(bytes, &mut events);
+        self.events(&mut events, out);
+        self.scratch = events;
+    }
+
+    /// The upstream body ended: the last events are handled and every open stream is flushed.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        if self.blocked || self.ended {
+            return;
+        }
+        let mut events = std::mem::take(&mut self.scratch);
+        self.parser.finish(&mut events);
+        self.events(&mut events, out);
+        if !self.blocked {
+            self.flush_all(out);
+            if self.blocked {
+                out.extend(self.terminal());
+            }
+        }
+        self.ended = true;
+    }
+
+    /// The upstream failed mid-stream: held text is dropped (it was never screened to its end)
+    /// and the protocol's error event is written.
+    pub fn fail(&mut self, message: &str, out: &mut Vec<u8>) {
+        if self.blocked || self.ended {
+            return;
+        }
+        self.ended = true;
+        out.extend(self.error_event(ErrorKind::Upstream, message));
+    }
+
+    /// Moves coverage, digests and raw content into the report and returns it.
+    pub fn into_report(mut self) -> Report {
+        for (_, s) in std::mem::take(&mut self.streams) {
+            self.report.scanner(&s.scanner);
+            if let Some(d) = s.digest.finish() {
+                self.report.digests.push(d);
+            }
+            if let Some(raw) = s.raw {
+                self.report.raw.push((String::new(), raw));
+            }
+        }
+        self.report
+    }
+
+    fn events(&mut self, events: &mut Vec<SseEvent>, out: &mut Vec<u8>) {
+        for ev in events.drain(..) {
+            if self.blocked || self.ended {
+                break;
+            }
+            self.eol = ev.eol;
+            let Some(data) = ev.data.as_deref() else {
+                out.extend_from_slice(&ev.raw);
+                continue;
+            };
+            if data.trim() == "[DONE]" {
+                self.flush_all(out);
+                if self.blocked {
+                    out.extend(self.terminal());
+                } else {
+                    out.extend_from_slice(&ev.raw);
+                }
+                continue;
+            }
+            let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
+                // Not JSON: carries no text any SDK would read; passed on as it is.
+                out.extend_from_slice(&ev.raw);
+                continue;
+            };
+            match self.api {
+                Api::ChatCompletions | Api::Completions => self.openai(&ev, data, &v, out),
+                Api::Messages => self.anthropic(&ev, data, &v, out),
+                Api::Responses => self.responses(&ev, data, &v, out),
+            }
+        }
+    }
+
+    // === text streams ===
+
+    fn stream(&mut self, key: &Key) -> &mut TextStream {
+        let sink = &*self.sink;
+        let engine = &self.engine;
+        let keep_released = self.api == Api::Responses;
+        self.streams
+            .entry(key.clone())
+            .or_insert_with(|| TextStream {
+                scanner: engine.stream(),
+                digest: PartDigest::new(sink, key.part()),
+                raw: sink.wants_raw_content().then(String::new),
+                released: keep_released.then(String::new),
+                finished: false,
+            })
+    }
+
+    /// Feeds a delta to its stream; returns the released text.
+    fn feed_text(&mut self, key: &Key, text: &str) -> String {
+        let s = self.stream(key);
+        if s.finished {
+            // A delta after the stream's end: screen it as a stream of its own.
+            s.finished = false;
+        }
+        s.digest.update(text.as_bytes());
+        if let Some(raw) = &mut s.raw {
+            raw.push_str(text);
+        }
+        let chunk = s.scanner.feed_str(text);
+        self.absorb(key, chunk)
+    }
+
+    /// Ends a stream; returns what it still held.
+    fn flush(&mut self, key: &Key) -> String {
+        let Some(s) = self.streams.get_mut(key) else {
+            return String::new();
+        };
+        if s.finished {
+            return String::new();
+        }
+        s.finished = true;
+        // `feed_str` never leaves a partial character, so `finish` cannot fail.
+        let chunk = s.scanner.finish().unwrap_or_default();
+        self.absorb(key, chunk)
+    }
+
+    fn absorb(&mut self, key: &Key, chunk: StreamChunk) -> String {
+        self.report.findings(&chunk.findings, 0);
+        self.report.failures(&chunk.failures);
+        if chunk.blocked || self.report.forced_block {
+            self.blocked = true;
+        }
+        if let Some(s) = self.streams.get_mut(key) {
+            if let Some(r) = &mut s.released {
+                r.push_str(&chunk.text);
+            }
+        }
+        chunk.text
+    }
+
+    fn open_keys(&self, filter: impl Fn(&Key) -> bool) -> Vec<Key> {
+        self.streams
+            .iter()
+            .filter(|(k, s)| !s.finished && filter(k))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// Flushes every open stream into synthesised delta events. Stops at a block; the caller
+    /// then writes the terminal events.
+    fn flush_all(&mut self, out: &mut Vec<u8>) {
+        for key in self.open_keys(|_| true) {
+            let rest = self.flush(&key);
+            if self.blocked {
+                return;
+            }
+            if !rest.is_empty() {
+                out.extend(self.synth_delta(&key, &rest, None));
+            }
+        }
+    }
+
+    /// Applies edits to the current event and writes it (after `before`).
+    fn write(
+        &mut self,
+        ev: &SseEvent,
+        data: &str,
+        edits: Vec<Edit>,
+        extra: Vec<(Path, String)>,
+    ) -> Vec<u8> {
+        let mut spans = Vec::new();
+        for e in edits.into_iter().filter(|e| e.text != e.original) {
+            if let Some(r) = locate(data, &e.path) {
+                spans.push((r, quote(&e.text)));
+            }
+        }
+        for (path, json) in extra {
+            if let Some(r) = locate(data, &path) {
+                spans.push((r, json));
+            }
+        }
+        if spans.is_empty() {
+            ev.raw.clone()
+        } else {
+            ev.with_data(&splice(data, spans))
+        }
+    }
+
+    // === OpenAI Chat Completions / Completions ===
+
+    fn openai(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
+        let Some(Value::Array(choices)) = v.get("choices") else {
+            if v.contains_key("error") {
+                // The upstream's own error event: nothing more will be screened.
+                self.flush_all(out);
+            }
+            if self.blocked {
+                out.extend(self.terminal());
+            } else {
+                out.extend_from_slice(&ev.raw);
+            }
+            return;
+        };
+        self.last_chunk = Some(Self::chunk_template(Some(v)));
+        let mut before = Vec::new();
+        let mut edits: Vec<Edit> = Vec::new();
+        for (pos, c) in choices.iter().enumerate() {
+            let idx = c.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
+            self.choices.entry(idx).or_insert(false);
+            let cpath = vec![Seg::Key("choices"), Seg::Idx(pos)];
+            let mut fields: Vec<(Key, Path, &str)> = Vec::new();
+            if self.api == Api::Completions {
+                if let Some(Value::String(t)) = c.get("text") {
+                    fields.push((Key::Choice(idx, "text"), with(&cpath, Seg::Key("text")), t));
+                }
+            } else if let Some(delta) = c.get("delta") {
+                let dpath = with(&cpath, Seg::Key("delta"));
+                for (field, _) in TEXT_FIELDS {
+                    if let Some(Value::String(t)) = delta.get(*field) {
+                        fields.push((Key::Choice(idx, field), with(&dpath, Seg::Key(field)), t));
+                    }
+                }
+                if let Some(Value::Array(calls)) = delta.get("tool_calls") {
+                    for (j, call) in calls.iter().enumerate() {
+                        let t = call
+                            .get("index")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(j as u64);
+                        if let Some(Value::String(a)) =
+                            call.get("function").and_then(|f| f.get("arguments"))
+                        {
+                            let mut p = with(&dpath, Seg::Key("tool_calls"));
+                            p.extend([Seg::Idx(j), Seg::Key("function"), Seg::Key("arguments")]);
+                            fields.push((Key::Tool(idx, t), p, a));
+                        }
+                    }
+                }
+            }
+            for (key, path, text) in fields {
+                let released = self.feed_text(&key, text);
+                edits.push(Edit {
+                    path,
+                    key,
+                    original: text.to_string(),
+                    text: released,
+                });
+                if self.blocked {
+                    break;
+                }
+            }
+            if self.blocked {
+                break;
+            }
+            let finished = c.get("finish_reason").is_some_and(|f| !f.is_null());
+            if finished {
+                self.choices.insert(idx, true);
+                for key in self.open_keys(|k| k.choice() == Some(idx)) {
+                    let rest = self.flush(&key);
+                    if self.blocked {
+                        break;
+                    }
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    match edits.iter_mut().find(|e| e.key == key) {
+                        Some(e) => e.text.push_str(&rest),
+                        None => before.extend(self.synth_delta(&key, &rest, Some(v))),
+                    }
+                }
+                if self.blocked {
+                    break;
+                }
+            }
+        }
+        out.extend(before);
+        if self.blocked {
+            // Only the released text of this event goes out: fields after the blocking one
+            // were never screened.
+            for e in edits.iter().filter(|e| !e.text.is_empty()) {
+                out.extend(self.synth_delta(&e.key, &e.text, Some(v)));
+            }
+            out.extend(self.terminal_from(Some(v)));
+            return;
+        }
+        out.extend(self.write(ev, data, edits, Vec::new()));
+    }
+
+    /// Top-level fields of a chunk (`id`, `object`, `created`, `model`, `system_fingerprint`,
+    /// unknown ones) without `choices` and `usage`.
+    fn chunk_template(v: Option<&Map<String, Value>>) -> Map<String, Value> {
+        let mut m = v.cloned().unwrap_or_default();
+        m.remove("choices");
+        m.remove("usage");
+        m
+    }
+
+    // === Anthropic Messages ===
+
+    fn anthropic(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
+        let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+        let idx = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+        let mut edits = Vec::new();
+        let mut before = Vec::new();
+        match ty {
+            "content_block_start" => {
+                let cb = v.get("content_block");
+                let kind = match cb.and_then(|b| b.get("type")).and_then(Value::as_str) {
+                    Some("text") => Some(("text_delta", "text")),
+                    Some("thinking") => Some(("thinking_delta", "thinking")),
+                    Some("tool_use" | "server_tool_use") => {
+                        Some(("input_json_delta", "partial_json"))
+                    }
+                    _ => None,
+                };
+                if let Some((delta, field)) = kind {
+                    self.block_kinds.insert(idx, (delta, field));
+                    if let Some(Value::String(t)) = cb.and_then(|b| b.get(field)) {
+                        if !t.is_empty() {
+                            let key = Key::Block(idx);
+                            let text = self.feed_text(&key, t);
+                            let path = vec![Seg::Key("content_block"), Seg::Key(field)];
+                            edits.push(Edit {
+                                path,
+                                key,
+                                original: t.clone(),
+                                text,
+                            });
+                        }
+                    }
+                }
+            }
+            "content_block_delta" => {
+                let d = v.get("delta");
+                let field = match d.and_then(|d| d.get("type")).and_then(Value::as_str) {
+                    Some("text_delta") => Some(("text_delta", "text")),
+                    Some("input_json_delta") => Some(("input_json_delta", "partial_json")),
+                    Some("thinking_delta") => Some(("thinking_delta", "thinking")),
+                    _ => None,
+                };
+                if let Some((delta, field)) = field {
+                    self.block_kinds.entry(idx).or_insert((delta, field));
+                    if let Some(Value::String(t)) = d.and_then(|d| d.get(field)) {
+                        let key = Key::Block(idx);
+                        let text = self.feed_text(&key, t);
+                        let path = vec![Seg::Key("delta"), Seg::Key(field)];
+                        edits.push(Edit {
+                            path,
+                            key,
+                            original: t.clone(),
+                            text,
+                        });
+                    }
+                }
+            }
+            "content_block_stop" => {
+                let key = Key::Block(idx);
+                let rest = self.flush(&key);
+                if !rest.is_empty() && !self.blocked {
+                    before.extend(self.synth_delta(&key, &rest, None));
+                }
+            }
+            "message_delta" | "message_stop" => self.flush_all(&mut before),
+            _ => {}
+        }
+        out.extend(before);
+        if self.blocked {
+            if edits.iter().any(|e| !e.text.is_empty()) {
+                out.extend(self.write(ev, data, edits, Vec::new()));
+            }
+            out.extend(self.terminal());
+        } else {
+            out.extend(self.write(ev, data, edits, Vec::new()));
+        }
+    }
+
+    // === OpenAI Responses ===
+
+    fn responses(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
+        let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
+        let oi = v.get("output_index").and_then(Value::as_u64).unwrap_or(0);
+        let ci = v.get("content_index").and_then(Value::as_u64).unwrap_or(0);
+        if let Some(id) = v.get("item_id") {
+            self.item_ids.insert(oi, id.clone());
+        }
+        let mut before = Vec::new();
+        let mut edits = Vec::new();
+        if let Some(n) = v.get("sequence_number").and_then(Value::as_u64) {
+            self.last_seq = Some(n);
+        }
+        let delta_key = match ty {
+            "response.output_text.delta" => Some(Key::Output(oi, ci, "text")),
+            "response.refusal.delta" => Some(Key::Output(oi, ci, "refusal")),
+            "response.function_call_arguments.delta" => Some(Key::Args(oi)),
+            _ => None,
+        };
+        if let Some(key) = delta_key {
+            if let Some(Value::String(t)) = v.get("delta") {
+                let text = self.feed_text(&key, t);
+                let path = vec![Seg::Key("delta")];
+                edits.push(Edit {
+                    path,
+                    key,
+                    original: t.clone(),
+                    text,
+                });
+            }
+        }
+        // Full texts repeated by `done`, `added` and `completed` events.
+        let mut full: Vec<(Key, Path)> = Vec::new();
+        match ty {
+            "response.output_text.done" => {
+                full.push((Key::Output(oi, ci, "text"), vec![Seg::Key("text")]))
+            }
+            "response.refusal.done" => {
+                full.push((Key::Output(oi, ci, "refusal"), vec![Seg::Key("refusal")]))
+            }
+            "response.function_call_arguments.done" => {
+                full.push((Key::Args(oi), vec![Seg::Key("arguments")]));
+            }
+            "response.content_part.added" | "response.content_part.done" => {
+                for f in ["text", "refusal"] {
+                    full.push((
+                        Key::Output(oi, ci, static_field(f)),
+                        vec![Seg::Key("part"), Seg::Key(static_field(f))],
+                    ));
+                }
+            }
+            "response.output_item.added" | "response.output_item.done" => {
+                item_fields(v.get("item"), oi, vec![Seg::Key("item")], &mut full);
+            }
+            _ => {
+                if let Some(Value::Array(items)) = v.get("response").and_then(|r| r.get("output")) {
+                    for (k, item) in items.iter().enumerate() {
+                        let p = vec![Seg::Key("response"), Seg::Key("output"), Seg::Idx(k)];
+                        item_fields(Some(item), k as u64, p, &mut full);
+                    }
+                }
+            }
+        }
+        for (key, path) in full {
+            let Some(r) = locate(data, &path) else {
+                continue;
+            };
+            let Ok(Value::String(original)) = serde_json::from_str::<Value>(&data[r]) else {
+                continue;
+            };
+            let text = self.full_text(&key, &original, v, &mut before);
+            if self.blocked {
+                break;
+            }
+            edits.push(Edit {
+                path,
+                key,
+                original,
+                text,
+            });
+        }
+        if matches!(
+            ty,
+            "response.completed" | "response.incomplete" | "response.failed"
+        ) && !self.blocked
+        {
+            self.flush_all(&mut before);
+        }
+        out.extend(before);
+        if self.blocked {
+            for e in edits
+                .iter()
+                .filter(|e| !e.text.is_empty() && delta_key_is_some(ty))
+            {
+                out.extend(self.synth_delta(&e.key, &e.text, Some(v)));
+            }
+            out.extend(self.terminal());
+            return;
+        }
+        let extra = self.seq_edit(v);
+        out.extend(self.write(ev, data, edits, extra));
+    }
+
+    /// The screened full text of a stream repeated in a `done`/`completed` event: the stream is
+    /// ended (its rest synthesised as a delta before this event) and everything it released is
+    /// returned; a text never streamed is screened whole now.
+    fn full_text(
+        &mut self,
+        key: &Key,
+        original: &str,
+        v: &Map<String, Value>,
+        before: &mut Vec<u8>,
+    ) -> String {
+        if let Some(s) = self.streams.get(key) {
+            if !s.finished {
+                let rest = self.flush(key);
+                if !rest.is_empty() && !self.blocked {
+                    before.extend(self.synth_delta(key, &rest, Some(v)));
+                }
+            }
+            return self
+                .streams
+                .get(key)
+                .and_then(|s| s.released.clone())
+                .unwrap_or_default();
+        }
+        if original.is_empty() {
+            return String::new();
+        }
+        self.feed_text(key, original);
+        self.flush(key);
+        self.streams
+            .get(key)
+            .and_then(|s| s.released.clone())
+            .unwrap_or_default()
+    }
+
+    fn seq_edit(&mut self, v: &Map<String, Value>) -> Vec<(Path, String)> {
+        match v.get("sequence_number").and_then(Value::as_u64) {
+            Some(n) if self.seq_shift > 0 => {
+                vec![(
+                    vec![Seg::Key("sequence_number")],
+                    (n + self.seq_shift).to_string(),
+                )]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The next sequence number for a synthesised event placed before `v`.
+    fn next_seq(&mut self, v: Option<&Map<String, Value>>) -> Option<u64> {
+        let n = v?.get("sequence_number")?.as_u64()?;
+        let s = n + self.seq_shift;
+        self.seq_shift += 1;
+        Some(s)
+    }
+
+    // === synthesised events ===
+
+    /// A delta event carrying `text` for `key`, with the ids of the current event `v`.
+    fn synth_delta(&mut self, key: &Key, text: &str, v: Option<&Map<String, Value>>) -> Vec<u8> {
+        match (self.api, key) {
+            (Api::ChatCompletions | Api::Completions, _) => {
+                let mut m = Self::chunk_template(v.or(self.last_chunk.as_ref()));
+                let choice = match key {
+                    Key::Choice(i, "text") => {
+                        json!({"index": i, "text": text, "logprobs": null, "finish_reason": null})
+                    }
+                    Key::Choice(i, f) => {
+                        json!({"index": i, "delta": {*f: text}, "logprobs": null, "finish_reason": null})
+                    }
+                    Key::Tool(i, t) => {
+                        json!({"index": i, "delta": {"tool_calls": [{"index": t, "function": {"arguments": text}}]}, "logprobs": null, "finish_reason": null})
+                    }
+                    _ => return Vec::new(),
+                };
+                m.insert("choices".into(), Value::Array(vec![choice]));
+                write_event(None, &Value::Object(m).to_string(), self.eol)
+            }
+            (Api::Messages, Key::Block(i)) => {
+                let (delta, field) = self
+                    .block_kinds
+                    .get(i)
+                    .copied()
+                    .unwrap_or(("text_delta", "text"));
+                let d = json!({"type": "content_block_delta", "index": i, "delta": {"type": delta, field: text}});
+                write_event(Some("content_block_delta"), &d.to_string(), self.eol)
+            }
+            (Api::Responses, Key::Output(k, c, f)) => {
+                let (ty, _) = if *f == "refusal" {
+                    ("response.refusal.delta", 0)
+                } else {
+                    ("response.output_text.delta", 0)
+                };
+                let mut d = json!({"type": ty, "item_id": self.item_ids.get(k).cloned().unwrap_or(Value::Null), "output_index": k, "content_index": c, "delta": text});
+                if *f != "refusal" {
+                    d["logprobs"] = json!([]);
+                }
+                if let Some(s) = self.next_seq(v) {
+                    d["sequence_number"] = json!(s);
+                }
+                write_event(Some(ty), &d.to_string(), self.eol)
+            }
+            (Api::Responses, Key::Args(k)) => {
+                let ty = "response.function_call_arguments.delta";
+                let mut d = json!({"type": ty, "item_id": self.item_ids.get(k).cloned().unwrap_or(Value::Null), "output_index": k, "delta": text});
+                if let Some(s) = self.next_seq(v) {
+                    d["sequence_number"] = json!(s);
+                }
+                write_event(Some(ty), &d.to_string(), self.eol)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn terminal(&mut self) -> Vec<u8> {
+        self.terminal_from(None)
+    }
+
+    /// The protocol's block ending.
+    fn terminal_from(&mut self, v: Option<&Map<String, Value>>) -> Vec<u8> {
+        self.blocked = true;
+        let message = format!(
+            "response blocked by glassbox policy `{}`: {}",
+            self.engine.policy().id,
+            self.report.block_reason()
+        );
+        match self.api {
+            Api::ChatCompletions | Api::Completions => {
+                let mut out = Vec::new();
+                let open: Vec<u64> = self
+                    .choices
+                    .iter()
+                    .filter(|(_, done)| !**done)
+                    .map(|(i, _)| *i)
+                    .collect();
+                let open = if open.is_empty() && self.choices.is_empty() {
+                    vec![0]
+                } else {
+                    open
+                };
+                for i in open {
+                    let mut m = Self::chunk_template(v.or(self.last_chunk.as_ref()));
+                    let choice = if self.api == Api::Completions {
+                        json!({"index": i, "text": "", "logprobs": null, "finish_reason": "content_filter"})
+                    } else {
+                        json!({"index": i, "delta": {}, "logprobs": null, "finish_reason": "content_filter"})
+                    };
+                    m.insert("choices".into(), Value::Array(vec![choice]));
+                    out.extend(write_event(None, &Value::Object(m).to_string(), self.eol));
+                }
+                out.extend(write_event(None, "[DONE]", self.eol));
+                tracing::debug!(%message, "stream blocked");
+                out
+            }
+            _ => self.error_event(ErrorKind::Blocked, &message),
+        }
+    }
+
+    /// The protocol's error event.
+    fn error_event(&mut self, kind: ErrorKind, message: &str) -> Vec<u8> {
+        match self.api {
+            Api::ChatCompletions | Api::Completions => {
+                let body = crate::api::error_body(self.api, kind, message);
+                write_event(None, &body.to_string(), self.eol)
+            }
+            Api::Messages => {
+                let body = crate::api::error_body(self.api, kind, message);
+                write_event(Some("error"), &body.to_string(), self.eol)
+            }
+            Api::Responses => {
+                let code = if kind == ErrorKind::Blocked {
+                    "content_filter"
+                } else {
+                    "upstream_error"
+                };
+                let mut d = json!({
+                    "type": "error",
+                    "code": code,
+                    "message": message,
+                    "param": null,
+                    "error": {"type": code, "code": code, "message": message},
+                });
+                if let Some(s) = self.last_seq.map(|n| n + self.seq_shift + 1) {
+                    d["sequence_number"] = json!(s);
+                }
+                write_event(Some("error"), &d.to_string(), self.eol)
+            }
+        }
+    }
+}
+
+fn with(path: &Path, seg: Seg) -> Path {
+    let mut p = path.clone();
+    p.push(seg);
+    p
+}
+
+fn static_field(f: &str) -> &'static str {
+    if f == "refusal" {
+        "refusal"
+    } else {
+        "text"
+    }
+}
+
+fn delta_key_is_some(ty: &str) -> bool {
+    ty.ends_with(".delta")
+}
+
+/// Text fields of a Responses output item at `path`.
+fn item_fields(item: Option<&Value>, oi: u64, path: Path, full: &mut Vec<(Key, Path)>) {
+    let Some(item) = item else { return };
+    if let Some(Value::Array(parts)) = item.get("content") {
+        for (c, part) in parts.iter().enumerate() {
+            for f in ["text", "refusal"] {
+                if part.get(f).is_some() {
+                    let mut p = with(&path, Seg::Key("content"));
+                    p.extend([Seg::Idx(c), Seg::Key(static_field(f))]);
+                    full.push((Key::Output(oi, c as u64, static_field(f)), p));
+                }
+            }
+        }
+    }
+    if item.get("arguments").is_some() {
+        full.push((Key::Args(oi), with(&path, Seg::Key("arguments"))));
+    }
+}
