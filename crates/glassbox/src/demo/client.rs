@@ -39,11 +39,12 @@ impl Answer {
             ""
         };
         let mut s = format!("\"{cut}{ell}\"");
-        if self.blocked {
-            s.push_str(" [stopped: blocked]");
-        }
-        if let Some(e) = &self.error {
-            s = format!("{} error: {e}", self.status);
+        match (&self.error, self.blocked) {
+            (Some(e), _) if self.status >= 400 => s = format!("HTTP {} error: {e}", self.status),
+            (Some(_), true) => s.push_str(" [stopped: error event]"),
+            (Some(e), false) => s.push_str(&format!(" [error: {e}]")),
+            (None, true) => s.push_str(" [stopped: content_filter]"),
+            (None, false) => {}
         }
         s
     }

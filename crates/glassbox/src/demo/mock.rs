@@ -11,7 +11,8 @@
 //! - `x-mock-fault` or a model name `fault-<mode>`: `slow` (headers after `x-mock-delay-ms`,
 //!   default 3000), `stall` (one chunk, then silence), `reset` (connection cut inside an
 //!   event), `reset-boundary` (cut between events), `non-json` (200 text/html), `status-500`
-//!   (500 text/plain), `error-json` (429 in the API's error shape).
+//!   (500 text/plain), `error-json` (429 in the API's error shape);
+//! - `x-mock-chunk-delay-ms`: a pause before each streamed event (default none).
 //!
 //! Everything is deterministic: same request, same bytes.
 
@@ -268,6 +269,7 @@ struct Asked {
     flavour: Flavour,
     fault: Option<Fault>,
     delay: Duration,
+    chunk_delay: Option<Duration>,
 }
 
 async fn read(req: Request) -> Result<(HeaderMap, Value), Response<Body>> {
@@ -292,7 +294,11 @@ fn asked(headers: &HeaderMap, v: &Value) -> Asked {
         .and_then(|d| d.parse().ok())
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_millis(3000));
+    let chunk_delay = header_str(headers, "x-mock-chunk-delay-ms")
+        .and_then(|d| d.parse().ok())
+        .map(Duration::from_millis);
     Asked {
+        chunk_delay,
         flavour: Flavour::pick(headers, &model),
         fault: Fault::pick(headers, &model),
         stream: v["stream"].as_bool().unwrap_or(false),
@@ -413,7 +419,7 @@ impl http_body::Body for ChannelBody {
 }
 
 /// Streams `events` (already framed), applying a stream fault.
-fn sse(events: Vec<String>, fault: Option<Fault>) -> Response<Body> {
+fn sse(events: Vec<String>, fault: Option<Fault>, pause: Option<Duration>) -> Response<Body> {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         let n = events.len();
@@ -434,6 +440,9 @@ fn sse(events: Vec<String>, fault: Option<Fault>) -> Response<Body> {
                     return;
                 }
                 _ => {}
+            }
+            if let Some(p) = pause {
+                tokio::time::sleep(p).await;
             }
             if tx.send(Ok(Bytes::from(ev))).await.is_err() {
                 return;
@@ -471,7 +480,7 @@ async fn chat(req: Request) -> Response<Body> {
     let text = a.scenario.text();
     let id = format!("chatcmpl-mock-{}", a.scenario.name());
     if a.stream {
-        sse(openai_events(&a, &id, text), a.fault)
+        sse(openai_events(&a, &id, text), a.fault, a.chunk_delay)
     } else {
         json_response(&openai_json(&a, &id, text))
     }
@@ -656,7 +665,7 @@ async fn messages(req: Request) -> Response<Body> {
         json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": c}}),
     ));
     events.push(ev("message_stop", json!({"type": "message_stop"})));
-    sse(events, a.fault)
+    sse(events, a.fault, a.chunk_delay)
 }
 
 // === pass-through endpoints ===

@@ -20,14 +20,13 @@ use bytes::Bytes;
 use glassbox_core::AuditSink;
 use http::{header, HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use serde::Deserialize;
 use tokio::net::TcpListener;
 
 use super::auth::{Auth, Caller};
 use super::config::{Config, RouteConfig, SCREENED_PATHS};
 use super::error::{ApiError, ApiKind};
 use super::metrics::{MeteredSink, Metrics};
-use super::policies::{PolicySet, Selected};
+use super::policies::PolicySet;
 use super::upstream::Upstream;
 use super::REQUEST_ID;
 
@@ -116,6 +115,8 @@ pub struct AppState {
     pub sink: Arc<dyn AuditSink>,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// The screen layer around [`Forward`].
+    pub screen: glassbox_tower::Screen<Forward>,
     /// Source of generated request ids.
     ids: Arc<RequestIds>,
 }
@@ -150,6 +151,20 @@ impl AppState {
             Routes::new(&config.effective_routes(), &upstreams).map_err(|e| anyhow::anyhow!(e))?;
         let auth = Auth::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
         let sink: Arc<dyn AuditSink> = Arc::new(MeteredSink::new(metrics.clone(), sink));
+        let default_engine = policies
+            .current()
+            .select(None, None)
+            .map(|s| s.engine)
+            .ok_or_else(|| anyhow::anyhow!("the default policy is not loaded"))?;
+        let screen = tower::Layer::layer(
+            &glassbox_tower::ScreenLayer::new(default_engine)
+                .audit_sink(sink.clone())
+                .selector(ProxySelector {
+                    policies: policies.clone(),
+                })
+                .max_request_bytes(config.limits.max_body_bytes),
+            Forward,
+        );
         let mut ups: Vec<Upstream> = upstreams.into_values().collect();
         ups.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(AppState {
@@ -160,6 +175,7 @@ impl AppState {
             metrics,
             sink,
             max_body_bytes: config.limits.max_body_bytes,
+            screen,
             ids: Arc::new(RequestIds::new()),
         })
     }
@@ -189,20 +205,6 @@ impl RequestIds {
         HeaderValue::from_str(&format!("{}-{n}", self.prefix))
             .unwrap_or_else(|_| HeaderValue::from_static("gb-unknown"))
     }
-}
-
-/// What the proxy attaches to a screened request for the screen layer: who asked and under
-/// which policy.
-#[derive(Debug, Clone)]
-pub struct Screening {
-    /// The policy chosen.
-    pub selected: Selected,
-    /// The caller.
-    pub caller: Caller,
-    /// The model named in the request body.
-    pub model: Option<String>,
-    /// The route pattern.
-    pub route: Arc<str>,
 }
 
 /// The routes the proxy answers itself plus the fallback that proxies everything else.
@@ -276,13 +278,6 @@ async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) ->
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     res
-}
-
-/// The fields of a request body the proxy looks at; everything else passes untouched.
-#[derive(Deserialize)]
-struct Peek {
-    #[serde(default)]
-    model: Option<String>,
 }
 
 /// The proxy handler.
@@ -377,51 +372,23 @@ async fn handle(
             }
         })?
         .to_bytes();
-    let screening = if route.screen {
-        let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the request body is not valid JSON: {e} (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        let selected = state
-            .policies
-            .current()
-            .select(caller.policy.as_deref(), peek.model.as_deref())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the policy for this request is not loaded",
-                )
-            })?;
-        Some(Screening {
-            selected,
-            caller: caller.clone(),
-            model: peek.model,
-            route: route.pattern.clone(),
-        })
-    } else {
-        None
-    };
     parts.headers.insert(REQUEST_ID, request_id.clone());
     let mut req = Request::from_parts(parts, Full::new(bytes));
     req.extensions_mut().insert(Target {
         upstream: route.upstream.clone(),
         strip_auth: state.auth.enabled(),
-        identity: route.screen,
+        screened: route.screen,
         api: route.api,
         metrics: state.metrics.clone(),
     });
-    let mut res = match screening {
-        Some(s) => {
-            req.extensions_mut().insert(s);
-            screen(state, req).await
+    req.extensions_mut().insert(caller);
+    let mut res = if route.screen {
+        match tower::ServiceExt::oneshot(state.screen.clone(), req).await {
+            Ok(r) => r.map(Body::new),
+            Err(never) => match never {},
         }
-        None => forward(req).await,
+    } else {
+        forward(req).await
     };
     res.headers_mut().insert(REQUEST_ID, request_id.clone());
     Ok(res)
@@ -444,16 +411,34 @@ fn too_large(len: u64, max: usize) -> ApiError {
 pub struct Target {
     upstream: Upstream,
     strip_auth: bool,
-    identity: bool,
+    screened: bool,
     api: ApiKind,
     metrics: Metrics,
 }
 
-/// Screens a request and its response through the screen layer, then forwards it.
-async fn screen(state: &AppState, req: Request<Full<Bytes>>) -> Response<Body> {
-    // TODO(tower): wrap `Forward` in `glassbox_tower::ScreenLayer` once the tower branch lands.
-    let _ = &state.sink;
-    forward(req).await
+/// Picks the policy of a screened request: the model's override, else the caller's, else
+/// the default; read from the live set, so a reload applies to the next request.
+struct ProxySelector {
+    policies: PolicySet,
+}
+
+impl glassbox_tower::Selector for ProxySelector {
+    fn select(
+        &self,
+        parts: &http::request::Parts,
+        model: Option<&str>,
+    ) -> Option<glassbox_tower::Selection> {
+        let caller = parts.extensions.get::<Caller>();
+        let selected = self
+            .policies
+            .current()
+            .select(caller.and_then(|c| c.policy.as_deref()), model)?;
+        let mut s = glassbox_tower::Selection::new(selected.engine);
+        if let Some(t) = caller.and_then(|c| c.tenant.clone()) {
+            s = s.tenant(t);
+        }
+        Some(s)
+    }
 }
 
 async fn forward(req: Request<Full<Bytes>>) -> Response<Body> {
@@ -477,12 +462,12 @@ impl Forward {
         let request_id = req.headers().get(REQUEST_ID).cloned();
         match target
             .upstream
-            .forward(req, target.strip_auth, target.identity, &target.metrics)
+            .forward(req, target.strip_auth, target.screened, &target.metrics)
             .await
         {
             Ok(res) => {
                 let (parts, body) = res.into_parts();
-                if target.identity && parts.status.is_success() {
+                if target.screened && parts.status.is_success() {
                     if let Some(e) = unexpected_content_type(&parts.headers, &target.upstream) {
                         return Ok(e.response(target.api, request_id.as_ref()));
                     }

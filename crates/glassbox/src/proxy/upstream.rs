@@ -150,7 +150,10 @@ impl Upstream {
 
     /// Forwards a request. `headers` are the client's (hop-by-hop headers are dropped; the
     /// upstream's configured headers replace the client's); `strip_auth` removes the client's
-    /// `authorization` / `x-api-key` (they were glassbox's own keys).
+    /// `authorization` / `x-api-key` (they were glassbox's own keys). On a `screened` route
+    /// the answer is asked for uncompressed and a mid-stream failure is returned as a body
+    /// error for the screen layer to end the stream in the protocol's terminal form; on a
+    /// pass-through route [`UpstreamBody`] writes the error event itself.
     ///
     /// # Errors
     /// [`UpstreamError`] when no response head arrived.
@@ -158,7 +161,7 @@ impl Upstream {
         &self,
         req: Request<Full<Bytes>>,
         strip_auth: bool,
-        identity_encoding: bool,
+        screened: bool,
         metrics: &Metrics,
     ) -> Result<Response<UpstreamBody>, ApiErrorOr> {
         let (mut parts, body) = req.into_parts();
@@ -172,7 +175,7 @@ impl Upstream {
         for (k, v) in &self.headers {
             parts.headers.insert(k.clone(), v.clone());
         }
-        if identity_encoding {
+        if screened {
             // Screening needs the text; ask for it uncompressed.
             parts.headers.insert(
                 header::ACCEPT_ENCODING,
@@ -216,7 +219,7 @@ impl Upstream {
         let body = UpstreamBody::new(
             body,
             self.idle_timeout,
-            sse.then_some(self.kind),
+            (sse && !screened).then_some(self.kind),
             self.name.clone(),
             metrics.clone(),
         );
@@ -302,11 +305,12 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
-/// A streamed upstream response body: enforces the idle timeout between chunks and, on an SSE
-/// stream that fails at an event boundary, ends with the API's error event instead of a bare
-/// reset. A failure inside an event cannot be repaired into valid SSE: it ends the body with an
-/// error, which closes the connection so the client sees an incomplete response, not a
-/// well-formed truncation.
+/// A streamed upstream response body: enforces the idle timeout between chunks. On a
+/// pass-through SSE stream that fails at an event boundary it ends with the API's error event
+/// instead of a bare reset; a failure inside an event cannot be repaired into valid SSE, so it
+/// ends the body with an error, which closes the connection and the client sees an incomplete
+/// response rather than a well-formed truncation. (On screened routes the screen layer parses
+/// the events and writes the terminal event itself.)
 pub struct UpstreamBody {
     inner: hyper::body::Incoming,
     idle: Duration,
@@ -331,10 +335,27 @@ impl std::fmt::Debug for UpstreamBody {
     }
 }
 
-/// A mid-stream upstream failure surfaced to the server (closes the connection).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BodyError(pub String);
+/// A mid-stream upstream failure. Its `source()` is [`glassbox_tower::TimedOut`] for an idle
+/// timeout, so the audit record says `timeout`.
+#[derive(Debug)]
+pub struct BodyError {
+    message: String,
+    timed_out: Option<glassbox_tower::TimedOut>,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.timed_out
+            .as_ref()
+            .map(|t| t as &(dyn std::error::Error + 'static))
+    }
+}
 
 impl UpstreamBody {
     fn new(
@@ -377,7 +398,11 @@ impl UpstreamBody {
                 let ev = ApiError::new(status, message).sse_event(kind);
                 Poll::Ready(Some(Ok(Frame::data(ev))))
             }
-            _ => Poll::Ready(Some(Err(BodyError(message)))),
+            _ => Poll::Ready(Some(Err(BodyError {
+                message,
+                timed_out: (status == StatusCode::GATEWAY_TIMEOUT)
+                    .then_some(glassbox_tower::TimedOut),
+            }))),
         }
     }
 }
