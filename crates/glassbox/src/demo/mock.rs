@@ -432,10 +432,13 @@ fn sse(events: Vec<String>, fault: Option<Fault>, pause: Option<Duration>) -> Re
                 Some(Fault::Reset) if i == n / 2 => {
                     let half = &ev.as_bytes()[..ev.len() / 2];
                     let _ = tx.send(Ok(Bytes::copy_from_slice(half))).await;
+                    // Let the server flush what was sent before the cut.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     let _ = tx.send(Err(reset())).await;
                     return;
                 }
                 Some(Fault::ResetBoundary) if i == n / 2 => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     let _ = tx.send(Err(reset())).await;
                     return;
                 }

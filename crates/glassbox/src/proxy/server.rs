@@ -462,7 +462,13 @@ impl Forward {
         let request_id = req.headers().get(REQUEST_ID).cloned();
         match target
             .upstream
-            .forward(req, target.strip_auth, target.screened, &target.metrics)
+            .forward(
+                req,
+                target.strip_auth,
+                target.screened,
+                target.api,
+                &target.metrics,
+            )
             .await
         {
             Ok(res) => {

@@ -153,7 +153,7 @@ impl Upstream {
     /// `authorization` / `x-api-key` (they were glassbox's own keys). On a `screened` route
     /// the answer is asked for uncompressed and a mid-stream failure is returned as a body
     /// error for the screen layer to end the stream in the protocol's terminal form; on a
-    /// pass-through route [`UpstreamBody`] writes the error event itself.
+    /// pass-through route [`UpstreamBody`] writes the error event itself, in `api`'s shape.
     ///
     /// # Errors
     /// [`UpstreamError`] when no response head arrived.
@@ -162,6 +162,7 @@ impl Upstream {
         req: Request<Full<Bytes>>,
         strip_auth: bool,
         screened: bool,
+        api: ApiKind,
         metrics: &Metrics,
     ) -> Result<Response<UpstreamBody>, ApiErrorOr> {
         let (mut parts, body) = req.into_parts();
@@ -219,7 +220,7 @@ impl Upstream {
         let body = UpstreamBody::new(
             body,
             self.idle_timeout,
-            (sse && !screened).then_some(self.kind),
+            (sse && !screened).then_some(api),
             self.name.clone(),
             metrics.clone(),
         );
