@@ -17,7 +17,8 @@ policies:\n  strict: strict.yaml\n\
 auth:\n  keys:\n    - key: gb-team-a-0123456789\n      tenant: team-a\n    - key: gb-team-b-0123456789\n      tenant: team-b\n      policy: strict\n\
 models:\n  mock-special:\n    policy: strict\n";
 
-const STRICT: &str = "id: strict\nactions:\n  keyword: block\nkeywords:\n  internal:\n    - glassbox sits\n";
+const STRICT: &str =
+    "id: strict\nactions:\n  keyword: block\nkeywords:\n  internal:\n    - glassbox sits\n";
 
 fn with_policy_dir(yaml: &str) -> (tempdir::Dir, String) {
     let dir = tempdir::Dir::new();
@@ -69,25 +70,80 @@ async fn keys_authenticate_and_pick_tenant_and_policy() {
     // No key / wrong key: 401 in each API's shape.
     let got = post_json(&h, "/v1/chat/completions", &[], &plain).await;
     assert_eq!(got.status, 401);
-    assert!(got.json()["error"]["message"].as_str().unwrap().contains("missing API key"));
-    let got = post_json(&h, "/v1/messages", &[("x-api-key", "nope-nope-nope")], &message("m", false, "hello")).await;
+    assert!(got.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("missing API key"));
+    let got = post_json(
+        &h,
+        "/v1/messages",
+        &[("x-api-key", "nope-nope-nope")],
+        &message("m", false, "hello"),
+    )
+    .await;
     assert_eq!(got.status, 401);
     assert_eq!(got.json()["type"], "error");
-    assert!(got.json()["error"]["message"].as_str().unwrap().contains("invalid API key"));
+    assert!(got.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid API key"));
     // Team A: default policy; the plain answer is allowed.
-    let got = post_json(&h, "/v1/chat/completions", &[("authorization", "Bearer gb-team-a-0123456789"), ("x-request-id", "a1")], &plain).await;
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[
+            ("authorization", "Bearer gb-team-a-0123456789"),
+            ("x-request-id", "a1"),
+        ],
+        &plain,
+    )
+    .await;
     assert_eq!(got.status, 200, "{}", got.text());
     let ev = events_for(&h.sink, "a1");
-    assert!(ev.iter().all(|e| e.tenant.as_deref() == Some("team-a") && e.policy_id == "default"), "{ev:?}");
+    assert!(
+        ev.iter()
+            .all(|e| e.tenant.as_deref() == Some("team-a") && e.policy_id == "default"),
+        "{ev:?}"
+    );
     // Team B: strict policy blocks "glassbox sits" in the answer.
-    let got = post_json(&h, "/v1/chat/completions", &[("authorization", "Bearer gb-team-b-0123456789"), ("x-request-id", "b1")], &plain).await;
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[
+            ("authorization", "Bearer gb-team-b-0123456789"),
+            ("x-request-id", "b1"),
+        ],
+        &plain,
+    )
+    .await;
     let ev = events_for(&h.sink, "b1");
-    assert!(ev.iter().any(|e| e.policy_id == "strict" && e.tenant.as_deref() == Some("team-b")), "{ev:?}");
-    assert!(ev.iter().any(|e| e.verdict == glassbox_core::Action::Block), "{ev:?}: {}", got.text());
+    assert!(
+        ev.iter()
+            .any(|e| e.policy_id == "strict" && e.tenant.as_deref() == Some("team-b")),
+        "{ev:?}"
+    );
+    assert!(
+        ev.iter().any(|e| e.verdict == glassbox_core::Action::Block),
+        "{ev:?}: {}",
+        got.text()
+    );
     // Model override: team A asking for `mock-special` gets the strict policy.
-    let got = post_json(&h, "/v1/chat/completions", &[("x-api-key", "gb-team-a-0123456789"), ("x-request-id", "a2")], &chat("mock-special", false, "hello")).await;
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[
+            ("x-api-key", "gb-team-a-0123456789"),
+            ("x-request-id", "a2"),
+        ],
+        &chat("mock-special", false, "hello"),
+    )
+    .await;
     let ev = events_for(&h.sink, "a2");
-    assert!(ev.iter().any(|e| e.policy_id == "strict"), "{ev:?}: {}", got.text());
+    assert!(
+        ev.iter().any(|e| e.policy_id == "strict"),
+        "{ev:?}: {}",
+        got.text()
+    );
 }
 
 #[tokio::test]
@@ -115,11 +171,25 @@ async fn upstream_gets_configured_headers_not_the_clients_key() {
     config.listen = ([127, 0, 0, 1], 0).into();
     let mock = glassbox::demo::mock::MockUpstream::start().await.unwrap();
     let h = start_with(mock, config).await;
-    let got = send(&h.client, h.proxy.addr, Method::GET, "/v1/models", &[("x-api-key", "gb-client-key-000"), ("authorization", "Bearer gb-client-key-000")], "").await;
+    let got = send(
+        &h.client,
+        h.proxy.addr,
+        Method::GET,
+        "/v1/models",
+        &[
+            ("x-api-key", "gb-client-key-000"),
+            ("authorization", "Bearer gb-client-key-000"),
+        ],
+        "",
+    )
+    .await;
     let seen = got.json();
     assert_eq!(seen["authorization"], "Bearer sk-upstream-123", "{seen}");
     assert_eq!(seen["x-extra"], "hello");
-    assert!(seen.get("x-api-key").is_none(), "the client's glassbox key must not reach the upstream: {seen}");
+    assert!(
+        seen.get("x-api-key").is_none(),
+        "the client's glassbox key must not reach the upstream: {seen}"
+    );
     assert!(seen["x-request-id"].is_string());
 }
 
@@ -130,14 +200,27 @@ async fn health_ready_and_metrics() {
     assert_eq!((got.status, got.text()), (200, "ok\n"));
     let got = send(&h.client, h.proxy.addr, Method::GET, "/readyz", &[], "").await;
     assert_eq!(got.status, 200, "{}", got.text());
-    assert!(got.text().contains("policy default: loaded"), "{}", got.text());
+    assert!(
+        got.text().contains("policy default: loaded"),
+        "{}",
+        got.text()
+    );
     assert!(got.text().contains("upstream mock"), "{}", got.text());
     // Traffic: a block (keyword) in a stream, an allowed answer.
-    post_json(&h, "/v1/chat/completions", &[], &chat("m", true, "What is on the roadmap?")).await;
+    post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", true, "What is on the roadmap?"),
+    )
+    .await;
     post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hello")).await;
     let got = send(&h.client, h.proxy.addr, Method::GET, "/metrics", &[], "").await;
     let m = got.text();
-    assert!(got.headers["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(got.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     for want in [
         "glassbox_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2",
         "glassbox_findings_total{category=\"keyword.blocked_terms\",action=\"block\"} 1",
@@ -156,7 +239,11 @@ async fn health_ready_and_metrics() {
 async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
     let dir = tempdir::Dir::new();
     let policy = dir.path().join("p.yaml");
-    std::fs::write(&policy, "id: first\nactions:\n  keyword: block\nkeywords:\n  k:\n    - glassbox sits\n").unwrap();
+    std::fs::write(
+        &policy,
+        "id: first\nactions:\n  keyword: block\nkeywords:\n  k:\n    - glassbox sits\n",
+    )
+    .unwrap();
     let mock = glassbox::demo::mock::MockUpstream::start().await.unwrap();
     let args = ProxyArgs {
         config: None,
@@ -173,26 +260,64 @@ async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
     let metrics = Metrics::new();
     let policies = PolicySet::new(Engines::load(&config).unwrap());
     let sink = Arc::new(glassbox_core::audit::MemorySink::default());
-    let (running, _state) = proxy::server::start(&config, policies.clone(), sink.clone(), metrics.clone()).await.unwrap();
-    let h = Harness { mock, proxy: running, state: _state, sink, client: client() };
+    let (running, _state) =
+        proxy::server::start(&config, policies.clone(), sink.clone(), metrics.clone())
+            .await
+            .unwrap();
+    let h = Harness {
+        mock,
+        proxy: running,
+        state: _state,
+        sink,
+        client: client(),
+    };
     let ask = |id: &'static str| {
         let h = &h;
         async move {
-            post_json(h, "/v1/chat/completions", &[("x-request-id", id)], &chat("m", false, "hello")).await;
-            events_for(&h.sink, id).into_iter().map(|e| (e.policy_id, e.verdict)).max_by_key(|x| x.1).unwrap()
+            post_json(
+                h,
+                "/v1/chat/completions",
+                &[("x-request-id", id)],
+                &chat("m", false, "hello"),
+            )
+            .await;
+            events_for(&h.sink, id)
+                .into_iter()
+                .map(|e| (e.policy_id, e.verdict))
+                .max_by_key(|x| x.1)
+                .unwrap()
         }
     };
-    assert_eq!(ask("r1").await, ("first".into(), glassbox_core::Action::Block));
+    assert_eq!(
+        ask("r1").await,
+        ("first".into(), glassbox_core::Action::Block)
+    );
     // A broken policy: rejected, the running set stays.
     std::fs::write(&policy, "id: second\nactions:\n  keyword: blok\n").unwrap();
     proxy::reload(&args, &config, &policies, &metrics);
-    assert_eq!(metrics.counter("glassbox_policy_reloads_total", &[("result", "rejected")]), 1);
-    assert_eq!(ask("r2").await, ("first".into(), glassbox_core::Action::Block));
+    assert_eq!(
+        metrics.counter("glassbox_policy_reloads_total", &[("result", "rejected")]),
+        1
+    );
+    assert_eq!(
+        ask("r2").await,
+        ("first".into(), glassbox_core::Action::Block)
+    );
     // A good one: applied to the next request.
-    std::fs::write(&policy, "id: third\nactions:\n  keyword: annotate\nkeywords:\n  k:\n    - glassbox sits\n").unwrap();
+    std::fs::write(
+        &policy,
+        "id: third\nactions:\n  keyword: annotate\nkeywords:\n  k:\n    - glassbox sits\n",
+    )
+    .unwrap();
     proxy::reload(&args, &config, &policies, &metrics);
-    assert_eq!(metrics.counter("glassbox_policy_reloads_total", &[("result", "applied")]), 1);
-    assert_eq!(ask("r3").await, ("third".into(), glassbox_core::Action::Annotate));
+    assert_eq!(
+        metrics.counter("glassbox_policy_reloads_total", &[("result", "applied")]),
+        1
+    );
+    assert_eq!(
+        ask("r3").await,
+        ("third".into(), glassbox_core::Action::Annotate)
+    );
 }
 
 #[tokio::test]
@@ -202,7 +327,9 @@ async fn shutdown_finishes_in_flight_streams() {
     let req = http::Request::post(format!("http://{}/v1/chat/completions", h.proxy.addr))
         .header("content-type", "application/json")
         .header("x-mock-chunk-delay-ms", "20")
-        .body(http_body_util::Full::new(bytes::Bytes::from(chat("m", true, "hello").to_string())))
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            chat("m", true, "hello").to_string(),
+        )))
         .unwrap();
     let res = h.client.request(req).await.unwrap();
     assert_eq!(res.status(), 200);
@@ -218,7 +345,9 @@ async fn shutdown_finishes_in_flight_streams() {
         }
     }
     assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
-    stop.await.unwrap().expect("shutdown completes once the stream is done");
+    stop.await
+        .unwrap()
+        .expect("shutdown completes once the stream is done");
     // And it no longer accepts connections.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
