@@ -116,6 +116,14 @@ pub const CASES: &[Case] = &[
         model: "vllm-qwen2.5-7b-instruct",
     },
     Case {
+        label: "prompt with a blocked term",
+        api: ApiKind::Openai,
+        stream: false,
+        prompt: "Summarise this memo, marked INTERNAL USE ONLY, in two lines",
+        scenario: Scenario::Plain,
+        model: "mock-llama-3.1-8b-instruct",
+    },
+    Case {
         label: "project roadmap (blocked)",
         api: ApiKind::Openai,
         stream: true,
@@ -141,6 +149,14 @@ pub const SENSITIVE: &[&str] = &[
     "4539 1488 0343 6467",
     "Project Nightingale",
 ];
+
+impl Case {
+    /// Whether glassbox should stop this case (its prompt or its answer carries a blocked term).
+    pub fn expect_block(&self) -> bool {
+        self.scenario == Scenario::Blocked
+            || self.prompt.to_lowercase().contains("internal use only")
+    }
+}
 
 /// What happened to one case.
 #[derive(Debug, Clone)]
@@ -173,9 +189,9 @@ pub struct Report {
 impl Report {
     /// Whether every check held.
     pub fn ok(&self) -> bool {
-        self.outcomes.iter().all(|o| {
-            o.leaked.is_empty() && (o.case.scenario != Scenario::Blocked || o.answer.blocked)
-        })
+        self.outcomes
+            .iter()
+            .all(|o| o.leaked.is_empty() && o.case.expect_block() == o.answer.blocked)
     }
 }
 
@@ -295,38 +311,61 @@ pub fn render(report: &Report, full: bool) -> String {
         "glassbox demo: mock model server on {}, glassbox proxy on {} (policy: default)\n",
         report.mock, report.proxy
     );
-    let _ = writeln!(
-        out,
-        " #  {:<10} {:<7} {:<26} {:<9} {:<44} client received",
-        "API", "stream", "asked for", "verdict", "categories"
-    );
-    for (i, o) in report.outcomes.iter().enumerate() {
-        let verdict = match o.verdict {
-            Some(v) => v.as_str().to_string(),
-            None if o.answer.blocked => "block".into(),
-            None => "-".into(),
-        };
-        let cats = if o.categories.is_empty() {
-            "-".to_string()
-        } else {
-            o.categories.iter().cloned().collect::<Vec<_>>().join(", ")
-        };
-        let got = if full {
-            o.answer.summary(usize::MAX)
-        } else {
-            o.answer.summary(60)
-        };
-        let _ = writeln!(
-            out,
-            "{:>2}  {:<10} {:<7} {:<26} {:<9} {:<44} {}",
-            i + 1,
-            format!("{} ", o.case.api.as_str()),
-            if o.case.stream { "yes" } else { "no" },
-            o.case.label,
-            verdict,
-            cats,
-            got
-        );
+    let rows: Vec<[String; 7]> = report
+        .outcomes
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let verdict = match o.verdict {
+                Some(v) => v.as_str().to_string(),
+                None if o.answer.blocked => "block".into(),
+                None => "-".into(),
+            };
+            let cats = if o.categories.is_empty() {
+                "-".to_string()
+            } else {
+                o.categories.iter().cloned().collect::<Vec<_>>().join(", ")
+            };
+            let got = o.answer.summary(if full { usize::MAX } else { 60 });
+            [
+                (i + 1).to_string(),
+                o.case.api.as_str().to_string(),
+                if o.case.stream { "yes" } else { "no" }.to_string(),
+                o.case.label.to_string(),
+                verdict,
+                cats,
+                got,
+            ]
+        })
+        .collect();
+    let head = [
+        "#",
+        "API",
+        "stream",
+        "asked for",
+        "verdict",
+        "categories",
+        "client received",
+    ];
+    let mut widths = head.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut l = format!("{:>w$}", cells[0], w = widths[0]);
+        for (c, w) in cells.iter().zip(widths).skip(1).take(5) {
+            l.push_str(&format!("  {c:<w$}"));
+        }
+        l.push_str("  ");
+        l.push_str(cells[6]);
+        l
+    };
+    let _ = writeln!(out, "{}", line(head));
+    for r in &rows {
+        let cells: [&str; 7] = std::array::from_fn(|i| r[i].as_str());
+        let _ = writeln!(out, "{}", line(cells));
     }
     let leaks: Vec<String> = report
         .outcomes
@@ -352,17 +391,21 @@ pub fn render(report: &Report, full: bool) -> String {
         .outcomes
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.case.scenario == Scenario::Blocked && !o.answer.blocked)
+        .filter(|(_, o)| o.case.expect_block() != o.answer.blocked)
         .map(|(i, _)| i + 1)
         .collect();
     if unblocked.is_empty() {
         let _ = writeln!(
             out,
-            "check: blocked streams ended the way each SDK reports a block (OpenAI \
-             finish_reason content_filter, Anthropic error event)"
+            "check: blocked prompts were refused before the model saw them; blocked streams \
+             ended the way each SDK reports a block (OpenAI finish_reason content_filter, \
+             Anthropic error event)"
         );
     } else {
-        let _ = writeln!(out, "CHECK FAILED: not blocked: {unblocked:?}");
+        let _ = writeln!(
+            out,
+            "CHECK FAILED: blocked or not as expected: {unblocked:?}"
+        );
     }
     out
 }
