@@ -277,6 +277,18 @@ impl Detector for RuleSet {
     fn max_match_len(&self) -> usize {
         self.max_len
     }
+
+    fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for (rule, cat) in self.rules.iter().zip(&self.categories) {
+            h.update(cat.as_str().as_bytes());
+            h.update([0]);
+            h.update(rule.pattern.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())
+    }
 }
 
 #[cfg(test)]

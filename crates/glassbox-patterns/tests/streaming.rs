@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use glassbox_core::policy::KeywordList;
 use glassbox_core::{Action, Detector, Engine, Family, Finding, Policy};
-use glassbox_patterns::{keywords, Rule, RuleSet};
+use glassbox_patterns::{keywords, Base64Detector, Rule, RuleSet};
 
 fn engine() -> Engine {
     let policy = Policy::from_yaml(
@@ -57,8 +57,9 @@ fn engine() -> Engine {
     .into_iter()
     .collect();
     rules.extend(keywords::rules(&lists));
-    let set: Arc<dyn Detector> = Arc::new(RuleSet::compile("patterns", rules).unwrap());
-    Engine::new(Arc::new(policy), vec![set])
+    let set = Arc::new(RuleSet::compile("patterns", rules).unwrap());
+    let b64: Arc<dyn Detector> = Arc::new(Base64Detector::new(Arc::clone(&set)).unwrap());
+    Engine::new(Arc::new(policy), vec![set, b64])
 }
 
 const FIXTURES: &[&str] = &[
@@ -73,6 +74,7 @@ const FIXTURES: &[&str] = &[
     "two: a@b.io,c@d.io",
     "trailing token ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw",
     "zero\u{200B}width and full-width ｐａｓｓｗｏｒｄ text",
+    "encoded: dG9rZW49Z2hwX1I3eDlLcTJMbVc0dkI4blQxY1o1eUgzalA2c0QwZkdhOXVFdw== end",
 ];
 
 fn stream(engine: &Engine, text: &str, cuts: &[usize]) -> (String, Vec<Finding>, bool) {
@@ -246,6 +248,10 @@ fn fixtures_have_the_expected_findings() {
     assert_eq!(cats(FIXTURES[6]).len(), 1);
     assert_eq!(cats(FIXTURES[7]), Vec::<String>::new());
     assert_eq!(cats(FIXTURES[8]), ["pii.email=a@b.io", "pii.email=c@d.io"]);
+    assert_eq!(
+        cats(FIXTURES[11]),
+        ["secret.github_token=dG9rZW49Z2hwX1I3eDlLcTJMbVc0dkI4blQxY1o1eUgzalA2c0QwZkdhOXVFdw=="]
+    );
     let masked = engine.scan(FIXTURES[1]).masked(FIXTURES[1]);
     assert_eq!(
         masked,

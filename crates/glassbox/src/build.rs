@@ -1,19 +1,25 @@
-//! Engine construction from a policy.
-//!
-//! PLACEHOLDER written by the proxy branch so it builds before the lead's `build.rs` lands:
-//! only the pattern rules `glassbox-patterns` offers today. On merge, take the lead's version.
+//! Engine construction: a policy's detectors wired together.
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use glassbox_core::{Detector, Engine, Policy};
 
-/// Compiles `policy` into an engine.
-///
-/// # Errors
-/// When the policy's patterns do not compile.
-pub fn engine(policy: &Policy) -> anyhow::Result<Engine> {
-    let rules = glassbox_patterns::keywords::rules(&policy.keywords);
-    let set = glassbox_patterns::RuleSet::compile("patterns", rules)?;
-    let detectors: Vec<Arc<dyn Detector>> = vec![Arc::new(set)];
-    Ok(Engine::new(Arc::new(policy.clone()), detectors))
+/// Loads a policy file, or the built-in default policy when `path` is `None`.
+pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
+    match path {
+        None => Ok(Policy::default_policy()),
+        Some(p) => {
+            let src = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read policy file {}", p.display()))?;
+            Ok(Policy::from_yaml(&src, &p.display().to_string())?)
+        }
+    }
+}
+
+/// Builds the engine for a policy: the compiled pattern rules, then the other detectors.
+pub fn engine(policy: Policy) -> anyhow::Result<Engine> {
+    let detectors: Vec<Arc<dyn Detector>> = glassbox_patterns::detectors(&policy)
+        .with_context(|| format!("policy `{}`: cannot build pattern detectors", policy.id))?;
+    Ok(Engine::new(Arc::new(policy), detectors))
 }

@@ -14,7 +14,7 @@ async fn the_demo_blocks_what_it_should_and_leaks_nothing_the_engine_detects() {
         .await
         .unwrap();
     assert_eq!(report.outcomes.len(), CASES.len());
-    let engine = glassbox::build::engine(&Policy::default_policy()).unwrap();
+    let engine = glassbox::build::engine(Policy::default_policy()).unwrap();
     for (i, o) in report.outcomes.iter().enumerate() {
         let n = i + 1;
         assert_eq!(

@@ -269,7 +269,7 @@ impl AuditSink for Tee {
 ///
 /// # Errors
 /// When the mock or the proxy cannot start.
-pub fn run(args: DemoArgs) -> anyhow::Result<i32> {
+pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -153,7 +153,7 @@ pub fn init_logging(log: &config::LogConfig) {
 ///
 /// # Errors
 /// A bad configuration or policy, or an address that cannot be bound.
-pub fn run(args: ProxyArgs) -> anyhow::Result<i32> {
+pub fn run(args: ProxyArgs) -> anyhow::Result<u8> {
     let config = config_from_args(&args)?;
     init_logging(&config.log);
     let engines = Engines::load(&config).context("loading the policies")?;
@@ -185,7 +185,7 @@ async fn serve_until_signal(
     args: ProxyArgs,
     config: Config,
     engines: Engines,
-) -> anyhow::Result<i32> {
+) -> anyhow::Result<u8> {
     // TODO(audit): open the store with `glassbox_audit::open_sink` once the audit branch lands.
     let sink: Arc<dyn AuditSink> = Arc::new(glassbox_core::audit::NoAudit);
     if let Some(store) = &args.audit {

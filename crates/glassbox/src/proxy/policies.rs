@@ -35,7 +35,7 @@ impl Engines {
         let mut by_name = BTreeMap::new();
         if !config.policies.contains_key(BUILTIN_DEFAULT) {
             let p = Policy::default_policy();
-            by_name.insert(BUILTIN_DEFAULT.to_string(), crate::build::engine(&p)?);
+            by_name.insert(BUILTIN_DEFAULT.to_string(), crate::build::engine(p)?);
         }
         for name in config.policies.keys() {
             let Some(path) = config.policy_path(name) else {
@@ -46,7 +46,7 @@ impl Engines {
             })?;
             let policy = Policy::from_yaml(&src, &path.display().to_string())
                 .map_err(|e| anyhow::anyhow!("policy `{name}`: {e}"))?;
-            let engine = crate::build::engine(&policy)
+            let engine = crate::build::engine(policy)
                 .map_err(|e| anyhow::anyhow!("policy `{name}` ({}): {e:#}", path.display()))?;
             by_name.insert(name.clone(), engine);
         }

@@ -1,0 +1,48 @@
+//! `glassbox policy check FILE…`: parse, validate and compile policies; explain what is wrong.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use crate::build;
+
+/// Policy subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate policy files: exit 0 when all are valid, 1 when one is not (with file, line,
+    /// field and reason).
+    Check {
+        /// Policy YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Runs a policy subcommand.
+pub fn run(command: PolicyCommand) -> anyhow::Result<u8> {
+    match command {
+        PolicyCommand::Check { files } => {
+            let mut bad = 0;
+            for file in files {
+                match build::load_policy(Some(&file)).and_then(|p| {
+                    let id = p.id.clone();
+                    let sha = p.sha256.clone();
+                    build::engine(p).map(|e| (id, sha, e))
+                }) {
+                    Ok((id, sha, engine)) => println!(
+                        "{}: ok: policy `{id}` (sha256 {}), {} detector(s), max stream hold-back {} bytes",
+                        file.display(),
+                        &sha[..12],
+                        engine.detectors().len(),
+                        engine.max_holdback()
+                    ),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("{e:#}");
+                    }
+                }
+            }
+            Ok(u8::from(bad > 0))
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! `glassbox scan` and `glassbox policy check` as a user runs them: the real binary, real files,
+//! stdin, exit codes and messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../../tests/fixtures/scan/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn glassbox(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
+        .args(args)
+        .env_remove("GLASSBOX_POLICY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    // The binary may exit before reading stdin (usage errors): a broken pipe is fine then.
+    let _ = input.write_all(stdin.unwrap_or("").as_bytes());
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn rows(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn clean_text_exits_zero_with_allow() {
+    let out = glassbox(&["scan", &fixture("clean.txt")], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let r = rows(&out);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0]["verdict"], "allow");
+    assert_eq!(r[0]["findings"].as_array().unwrap().len(), 0);
+    assert!(r[0].get("masked").is_none());
+    assert!(r[0]["id"].as_str().unwrap().ends_with("clean.txt"));
+}
+
+#[test]
+fn jsonl_rows_bad_lines_named_and_others_processed() {
+    let policy = fixture("keywords.yaml");
+    let out = glassbox(
+        &[
+            "scan",
+            "--jsonl",
+            "--stream",
+            "--policy",
+            &policy,
+            &fixture("rows.jsonl"),
+        ],
+        None,
+    );
+    // Input errors make the exit code 2 even though findings were found.
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("rows.jsonl:3: invalid row"), "{err}");
+    assert!(
+        err.contains("rows.jsonl:6: chunks[0] = 2 is past the end of the text (1 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rows.jsonl:7: invalid row: missing field `id`"),
+        "{err}"
+    );
+    let r = rows(&out);
+    let ids: Vec<&str> = r.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "b", "d"]);
+}
+
+#[test]
+fn keyword_policy_masks_and_fail_on_controls_exit() {
+    let policy = fixture("keywords.yaml");
+    let text = "alpha and beta and gamma";
+    let out = glassbox(&["scan", "--policy", &policy], Some(text));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = rows(&out);
+    assert_eq!(r[0]["id"], "-");
+    assert_eq!(r[0]["verdict"], "mask");
+    assert_eq!(
+        r[0]["masked"],
+        "[REDACTED:keyword.words] and [REDACTED:keyword.words] and gamma"
+    );
+    let f = &r[0]["findings"][0];
+    assert_eq!((f["start"].as_u64(), f["end"].as_u64()), (Some(0), Some(5)));
+    assert_eq!(f["category"], "keyword.words");
+    assert_eq!(f["action"], "mask");
+    // Below the --fail-on threshold: exit 0 with the same output.
+    let out = glassbox(
+        &["scan", "--policy", &policy, "--fail-on", "block"],
+        Some(text),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(rows(&out)[0]["verdict"], "mask");
+}
+
+#[test]
+fn streamed_rows_equal_whole_text_rows() {
+    let policy = fixture("keywords.yaml");
+    let text = "alpha, then beta — ünïcödé alpha";
+    let mut whole = String::new();
+    let mut streamed = String::new();
+    for cut in 0..=text.len() {
+        whole.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": cut, "text": text})
+        ));
+        streamed.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": cut, "text": text, "chunks": [cut]})
+        ));
+    }
+    let a = glassbox(&["scan", "--jsonl", "--policy", &policy], Some(&whole));
+    let b = glassbox(
+        &["scan", "--jsonl", "--stream", "--policy", &policy],
+        Some(&streamed),
+    );
+    assert_eq!(a.status.code(), Some(1));
+    assert_eq!(b.status.code(), Some(1), "{}", stderr(&b));
+    let (ra, rb) = (rows(&a), rows(&b));
+    assert_eq!(ra.len(), text.len() + 1);
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x["findings"], y["findings"]);
+        assert_eq!(x["masked"], y["masked"]);
+    }
+}
+
+#[test]
+fn invalid_utf8_file_is_named_with_offset() {
+    let out = glassbox(
+        &["scan", &fixture("invalid-utf8.txt"), &fixture("clean.txt")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid-utf8.txt: invalid UTF-8 at byte 6"),
+        "{err}"
+    );
+    assert_eq!(rows(&out).len(), 1, "the good file is still screened");
+}
+
+#[test]
+fn missing_policy_file_is_a_usage_error() {
+    let out = glassbox(&["scan", "--policy", "/nonexistent/policy.yaml"], Some("x"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("cannot read policy file /nonexistent/policy.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn policy_check_points_at_the_mistake() {
+    let out = glassbox(&["policy", "check", &fixture("bad-action.yaml")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad-action.yaml:4:"), "{err}");
+    assert!(err.contains("redact"), "{err}");
+    assert!(err.contains("allow, annotate, mask, block"), "{err}");
+
+    let out = glassbox(&["policy", "check", &fixture("bad-field.yaml")], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad-field.yaml:2:"), "{err}");
+    assert!(err.contains("unknown field `actoins`"), "{err}");
+
+    let default = format!("{}/../../policies/default.yaml", env!("CARGO_MANIFEST_DIR"));
+    let out = glassbox(&["policy", "check", &default], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: policy `default`"));
+}
