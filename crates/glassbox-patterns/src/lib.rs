@@ -6,6 +6,7 @@ pub mod build;
 pub mod keywords;
 pub mod rule;
 pub mod ruleset;
+pub mod secrets;
 
 pub use base64::Base64Detector;
 pub use build::{build, detectors, policy_rules, BuildError};

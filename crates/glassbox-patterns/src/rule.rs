@@ -109,9 +109,23 @@ pub fn shannon_entropy(s: &str) -> f32 {
         .sum()
 }
 
+/// Credentials published in vendor documentation as examples; they grant nothing.
+const DOCUMENTED_EXAMPLES: &[&str] = &[
+    // Stripe's API reference test keys.
+    "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    "sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+    // The signature of jwt.io's example token.
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    // GitHub's documentation token.
+    "16C7e42F292c6912E7710c838347Ae178B4a",
+];
+
 /// Whether `s` looks like a placeholder rather than a real credential: `YOUR_API_KEY`,
-/// `<token>`, `${VAR}`, `{{ secret }}`, `xxxxxxxx`, `********`, `...`, `EXAMPLE`, `changeme`,
-/// or one character repeated.
+/// `<token>`, `${VAR}`, `$VAR`, `{name}`, `{{ secret }}`, `%s`, `xxxxxxxx`, `********`, `...`,
+/// `EXAMPLE`, `changeme`, one character repeated, or a key published in vendor documentation.
+///
+/// Word markers (`example`, `todo`, `fake`, …) count only when written in one case or
+/// capitalised, so a random token that happens to contain `tOdO` is still reported.
 pub fn is_placeholder(s: &str) -> bool {
     let lower = s.to_ascii_lowercase();
     const MARKERS: &[&str] = &[
@@ -144,7 +158,38 @@ pub fn is_placeholder(s: &str) -> bool {
         "not_a_real",
         "notreal",
     ];
-    if MARKERS.iter().any(|m| lower.contains(m)) {
+    // A marker counts when written like a word (`todo`, `TODO`, `Todo`), not when random
+    // mixed-case characters spell it by chance (`tOdO` inside a real token).
+    let word_cased = |w: &[u8]| {
+        let letters: Vec<u8> = w.iter().copied().filter(u8::is_ascii_alphabetic).collect();
+        letters.iter().all(u8::is_ascii_lowercase)
+            || letters.iter().all(u8::is_ascii_uppercase)
+            || letters.first().is_some_and(u8::is_ascii_uppercase)
+                && letters[1..].iter().all(u8::is_ascii_lowercase)
+    };
+    if MARKERS.iter().any(|m| {
+        lower
+            .match_indices(m)
+            .any(|(i, _)| word_cased(&s.as_bytes()[i..i + m.len()]))
+    }) {
+        return true;
+    }
+    if DOCUMENTED_EXAMPLES.iter().any(|e| s.contains(e)) {
+        return true;
+    }
+    // A whole-value reference: `$DB_PASSWORD`, `{password}`, `%s`.
+    let ident = |t: &str| {
+        t.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    if s.strip_prefix('$').is_some_and(ident)
+        || s.strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .is_some_and(|t| ident(t.trim()))
+        || s == "%s"
+    {
         return true;
     }
     // One character repeated (after the first few, which may be a fixed prefix like `sk_live_`).
@@ -231,12 +276,21 @@ mod tests {
             "<token>",
             "AKIAIOSFODNN7EXAMPLE",
             "aaaaaaaaaaaaaaaaaaaa",
+            "$DB_PASSWORD",
+            "{password}",
+            "%s",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "my-Fake-token-1",
+            "TODO_SET_ME",
         ] {
             assert!(is_placeholder(p), "{p}");
         }
         for r in [
             "ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw",
             "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzz9x2LkQpT",
+            "$2b$12$R9h",
+            "{a}b",
+            "R7x9tOdOq2LmfAkEW4vB8nT1cZ5yH3jP",
         ] {
             assert!(!is_placeholder(r), "{r}");
         }
