@@ -4,6 +4,7 @@
 pub mod base64;
 pub mod build;
 pub mod keywords;
+pub mod pii;
 pub mod rule;
 pub mod ruleset;
 pub mod secrets;
