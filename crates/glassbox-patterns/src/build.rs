@@ -31,6 +31,18 @@ pub enum BuildError {
 pub fn policy_rules(policy: &Policy) -> Result<Vec<Rule>, BuildError> {
     let mut rules: Vec<Rule> = Vec::new();
     rules.extend(keywords::rules(&policy.keywords));
+    rules.extend(
+        crate::secrets::rules(&policy.secrets).map_err(|reason| BuildError::Section {
+            section: "secrets",
+            reason,
+        })?,
+    );
+    rules.extend(
+        crate::pii::rules(&policy.pii).map_err(|reason| BuildError::Section {
+            section: "pii",
+            reason,
+        })?,
+    );
     rules.retain(|r| {
         Category::new(format!("{}.{}", r.family.as_str(), r.kind))
             .map(|c| policy.action_for(&c) != Action::Allow)
