@@ -62,7 +62,9 @@ fn parse() -> Option<Args> {
 
 fn main() {
     let Some(args) = parse() else {
-        println!("usage: load --url http://127.0.0.1:PORT [--rate N] [--secs S] [--stream] [--label L]");
+        println!(
+            "usage: load --url http://127.0.0.1:PORT [--rate N] [--secs S] [--stream] [--label L]"
+        );
         return;
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -83,7 +85,9 @@ async fn run(a: Args) {
         r#"{{"model":"mock-llama","stream":{},"messages":[{{"role":"user","content":"What does glassbox do?"}}]}}"#,
         a.stream
     ));
-    let uri: http::Uri = format!("{}/v1/chat/completions", a.url).parse().expect("url");
+    let uri: http::Uri = format!("{}/v1/chat/completions", a.url)
+        .parse()
+        .expect("url");
     // Warm the pool.
     for _ in 0..32 {
         let _ = send(&client, &uri, &body).await;

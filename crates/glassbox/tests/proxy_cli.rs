@@ -17,7 +17,11 @@ fn bad_config_names_the_field_and_does_not_listen() {
         "listen: 127.0.0.1:0\nupstreams:\n  local:\n    url: http://127.0.0.1:8000\n    kind: gemini\n",
     )
     .unwrap();
-    let out = glassbox().args(["proxy", "--config"]).arg(&path).output().unwrap();
+    let out = glassbox()
+        .args(["proxy", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("bad.yaml:5"), "{err}");
@@ -25,10 +29,22 @@ fn bad_config_names_the_field_and_does_not_listen() {
     assert!(err.contains("unknown variant `gemini`"), "{err}");
 
     let good = dir.join("good.yaml");
-    std::fs::write(&good, "upstreams:\n  local:\n    url: http://127.0.0.1:8000\n").unwrap();
-    let out = glassbox().args(["proxy", "--check", "--config"]).arg(&good).output().unwrap();
+    std::fs::write(
+        &good,
+        "upstreams:\n  local:\n    url: http://127.0.0.1:8000\n",
+    )
+    .unwrap();
+    let out = glassbox()
+        .args(["proxy", "--check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("policy default: id default"), "{text}");
     assert!(text.contains("route /v1/messages -> local"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -44,5 +60,8 @@ fn without_config_or_upstream_it_says_what_to_give() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("--config FILE") && err.contains("--upstream URL"), "{err}");
+    assert!(
+        err.contains("--config FILE") && err.contains("--upstream URL"),
+        "{err}"
+    );
 }

@@ -32,13 +32,16 @@ impl Answer {
     /// One line for the table: the text (cut to `max` chars) and how it ended.
     pub fn summary(&self, max: usize) -> String {
         let text: String = self.text.replace('\n', " ");
-        let cut: String = text.chars().take(max).collect();
-        let ell = if text.chars().count() > max {
-            "…"
-        } else {
-            ""
+        // Start near the first mask so the excerpt shows what glassbox did.
+        let skip = match text.find("[REDACTED:") {
+            Some(at) if max != usize::MAX => text[..at].chars().count().saturating_sub(20),
+            _ => 0,
         };
-        let mut s = format!("\"{cut}{ell}\"");
+        let lead = if skip > 0 { "…" } else { "" };
+        let rest = text.chars().count() - skip;
+        let cut: String = text.chars().skip(skip).take(max).collect();
+        let ell = if rest > max { "…" } else { "" };
+        let mut s = format!("\"{lead}{cut}{ell}\"");
         match (&self.error, self.blocked) {
             (Some(e), _) if self.status >= 400 => s = format!("HTTP {} error: {e}", self.status),
             (Some(_), true) => s.push_str(" [stopped: error event]"),
