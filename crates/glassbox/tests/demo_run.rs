@@ -1,5 +1,6 @@
 //! `glassbox demo` end to end: mock model server, proxy, the demo's requests; what each client
 //! received and what glassbox decided.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

@@ -1,5 +1,6 @@
 //! `glassbox proxy` on the command line: a bad configuration is refused before listening, with
 //! the file, line and field; `--check` validates a good one and lists policies and routes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::Command;
 

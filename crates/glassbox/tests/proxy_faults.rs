@@ -1,5 +1,6 @@
 //! Bad input and upstream faults: each gets a clear error in the route's API shape, no panic,
 //! and a stream that ends properly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
 

@@ -1,6 +1,7 @@
 //! Upstream formats: vLLM, llama.cpp server and Ollama answers (fixtures under
 //! `fixtures/upstreams/`, served verbatim) through the proxy. Everything glassbox does not
 //! understand passes through; the screened text is masked; the stream framing survives.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
 

@@ -1,6 +1,7 @@
 //! Operations: client auth, upstream headers, `/healthz`, `/readyz`, `/metrics`, policy
 //! selection by key and model, SIGHUP-style reload (bad policy rejected, old kept), graceful
 //! shutdown that finishes in-flight streams.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
 
@@ -252,6 +253,8 @@ async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
         upstream_kind: proxy::UpstreamKindArg::Openai,
         policy: Some(policy.clone()),
         audit: None,
+        signing_key: None,
+        hmac_key: None,
         max_body_bytes: None,
         log_format: None,
         check: false,
@@ -350,4 +353,64 @@ async fn shutdown_finishes_in_flight_streams() {
         .expect("shutdown completes once the stream is done");
     // And it no longer accepts connections.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn configured_audit_trail_records_every_decision_and_verifies() {
+    let dir = tempdir::Dir::new();
+    let keys = glassbox_audit::keys::keygen(&dir.path().join("keys"), false).unwrap();
+    let mock = glassbox::demo::mock::MockUpstream::start().await.unwrap();
+    let yaml = format!(
+        "upstreams:\n  mock:\n    url: {}\naudit:\n  store: trail\n  sink:\n    signing_key: keys/audit-signing.key\n    hmac_key: keys/audit-hmac.key\n    instance: proxy-test\n",
+        mock.url()
+    );
+    std::fs::write(dir.path().join("g.yaml"), yaml).unwrap();
+    let mut config = Config::load(&dir.path().join("g.yaml")).unwrap();
+    config.listen = ([127, 0, 0, 1], 0).into();
+    let writer = proxy::open_audit(&config)
+        .unwrap()
+        .expect("audit configured");
+    let policies = PolicySet::new(Engines::load(&config).unwrap());
+    let (running, state) = proxy::server::start(&config, policies, writer.clone(), Metrics::new())
+        .await
+        .unwrap();
+    let h = Harness {
+        mock,
+        proxy: running,
+        state,
+        sink: Arc::new(Default::default()),
+        client: client(),
+    };
+    post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", true, "Show me the deploy config"),
+    )
+    .await;
+    post_json(
+        &h,
+        "/v1/messages",
+        &[],
+        &message("m", false, "What is on the roadmap?"),
+    )
+    .await;
+    let stats = writer.close().unwrap();
+    assert_eq!(
+        stats.decisions, 4,
+        "a request and a response decision per exchange: {stats:?}"
+    );
+    let store = config.audit_store().unwrap();
+    let key = glassbox_audit::keys::load_public_key(&keys.public_key).unwrap();
+    let report = glassbox_audit::verify_store(&store, Some(key)).unwrap();
+    assert!(report.ok(), "{}", report.to_text());
+    let raw: Vec<u8> = std::fs::read_dir(&store)
+        .unwrap()
+        .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    let raw = String::from_utf8_lossy(&raw);
+    assert!(
+        !raw.contains("AKIA2OGYBAH6TKXB3XLM") && !raw.contains("Nightingale"),
+        "the trail holds no content"
+    );
 }

@@ -1,5 +1,6 @@
 //! `glassbox proxy` as a process: JSON logs that never contain matched text, SIGHUP policy
 //! reload (a bad policy rejected and the old one kept, both logged), SIGTERM graceful exit 0.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
 
@@ -23,7 +24,11 @@ fn signal(child: &Child, sig: &str) {
 
 /// A free loopback port (bound, then released for the child to take).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_healthy(addr: std::net::SocketAddr) {
@@ -71,7 +76,14 @@ async fn reload_on_sighup_json_logs_without_content_and_graceful_sigterm() {
     std::fs::write(&policy, block).unwrap();
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let mut child = Command::new(env!("CARGO_BIN_EXE_glassbox"))
-        .args(["proxy", "--log-format", "json", "--listen", &addr.to_string(), "--upstream"])
+        .args([
+            "proxy",
+            "--log-format",
+            "json",
+            "--listen",
+            &addr.to_string(),
+            "--upstream",
+        ])
         .arg(mock.url())
         .arg("--policy")
         .arg(&policy)
@@ -87,7 +99,15 @@ async fn reload_on_sighup_json_logs_without_content_and_graceful_sigterm() {
     // A request carrying a secret: masked on the way; its text must never be logged.
     let c = client();
     let secret_prompt = chat("m", false, "my key is AKIA2OGYBAH6TKXB3XLM, what now?");
-    send(&c, addr, Method::POST, "/v1/chat/completions", &[("content-type", "application/json")], secret_prompt.to_string()).await;
+    send(
+        &c,
+        addr,
+        Method::POST,
+        "/v1/chat/completions",
+        &[("content-type", "application/json")],
+        secret_prompt.to_string(),
+    )
+    .await;
 
     // A broken policy: rejected, v1 stays.
     std::fs::write(&policy, "id: v2\nactions:\n  keyword: blok\n").unwrap();
@@ -95,7 +115,11 @@ async fn reload_on_sighup_json_logs_without_content_and_graceful_sigterm() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(verdict(addr, "p2").await, (400, "block".to_string()));
     // A good one: applied.
-    std::fs::write(&policy, "id: v3\nactions:\n  keyword: annotate\nkeywords:\n  k:\n    - glassbox sits\n").unwrap();
+    std::fs::write(
+        &policy,
+        "id: v3\nactions:\n  keyword: annotate\nkeywords:\n  k:\n    - glassbox sits\n",
+    )
+    .unwrap();
     signal(&child, "HUP");
     let mut applied = false;
     for _ in 0..100 {
@@ -111,7 +135,12 @@ async fn reload_on_sighup_json_logs_without_content_and_graceful_sigterm() {
     let status = tokio::task::spawn_blocking(move || {
         let s = child.wait().unwrap();
         let mut err = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         (s, err)
     })
     .await
@@ -119,11 +148,21 @@ async fn reload_on_sighup_json_logs_without_content_and_graceful_sigterm() {
     let (status, logs) = status;
     assert!(status.success(), "SIGTERM exits 0: {status:?}\n{logs}");
     for line in logs.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-        assert!(v["level"].is_string() && v["message"].is_string() || v["fields"].is_object(), "{line}");
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["message"].is_string() || v["fields"].is_object(),
+            "{line}"
+        );
     }
-    assert!(!logs.contains("AKIA2OGYBAH6TKXB3XLM"), "a secret reached the logs:\n{logs}");
-    assert!(!logs.contains("glassbox sits"), "matched text reached the logs:\n{logs}");
+    assert!(
+        !logs.contains("AKIA2OGYBAH6TKXB3XLM"),
+        "a secret reached the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains("glassbox sits"),
+        "matched text reached the logs:\n{logs}"
+    );
     assert!(logs.contains("reload rejected"), "{logs}");
     assert!(logs.contains("blok"), "the rejection says why: {logs}");
     assert!(logs.contains("policies reloaded"), "{logs}");

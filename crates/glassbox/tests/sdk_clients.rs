@@ -3,6 +3,7 @@
 //!
 //! Needs the `.venv-sdk` made by `scripts/setup.d/50-proxy.sh` (or `GLASSBOX_SDK_PYTHON`).
 //! Without it the test fails when `CI` is set and is skipped with a message otherwise.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
 

@@ -28,9 +28,13 @@ use mock::{MockUpstream, Scenario};
 /// `glassbox demo`: mock model server + proxy + sample traffic + a summary.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
-    /// Where to write the audit trail (and its report).
-    #[arg(long, env = "GLASSBOX_DEMO_AUDIT_DIR")]
-    pub audit_dir: Option<PathBuf>,
+    /// Where to keep the demo's audit keys, trail and report (created if missing; the trail
+    /// grows with each run).
+    #[arg(long, env = "GLASSBOX_DEMO_DIR", default_value = "glassbox-demo")]
+    pub audit_dir: PathBuf,
+    /// Run without writing an audit trail.
+    #[arg(long)]
+    pub no_audit: bool,
     /// Print each answer in full instead of a one-line excerpt.
     #[arg(long)]
     pub full: bool,
@@ -285,21 +289,97 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
             mock.stop().await;
             return Ok(0);
         }
-        // TODO(audit): with glassbox-audit merged, open `args.audit_dir` with
-        // `glassbox_audit::open_sink`, then verify the chain and write the report after the
-        // cases, and print both paths below.
-        let sink: Arc<dyn AuditSink> = Arc::new(glassbox_core::audit::NoAudit);
+        let audit = if args.no_audit {
+            None
+        } else {
+            Some(DemoAudit::open(&args.audit_dir)?)
+        };
+        let sink: Arc<dyn AuditSink> = match &audit {
+            Some(a) => a.writer.clone(),
+            None => Arc::new(glassbox_core::audit::NoAudit),
+        };
         let events = Arc::new(MemorySink::default());
         let report = run_cases(sink, events).await?;
         print!("{}", render(&report, args.full));
-        if let Some(dir) = &args.audit_dir {
-            println!(
-                "audit trail: not written to {} — this build has no audit store yet",
-                dir.display()
-            );
+        let mut trail_ok = true;
+        if let Some(a) = audit {
+            trail_ok = a.finish()?;
+        }
+        if !trail_ok {
+            return Ok(1);
         }
         Ok(if report.ok() { 0 } else { 1 })
     })
+}
+
+/// The demo's audit trail: keys (made on first run), a file store, then verification and the
+/// HTML report.
+struct DemoAudit {
+    dir: PathBuf,
+    store: String,
+    writer: Arc<glassbox_audit::AuditWriter>,
+    public: PathBuf,
+}
+
+impl DemoAudit {
+    fn open(dir: &std::path::Path) -> anyhow::Result<DemoAudit> {
+        use glassbox_audit::keys;
+        let keys_dir = dir.join("keys");
+        let public = keys_dir.join(keys::PUBLIC_KEY_FILE);
+        if !public.exists() {
+            keys::keygen(&keys_dir, false)
+                .with_context(|| format!("making audit keys in {}", keys_dir.display()))?;
+        }
+        let opts = glassbox_audit::SinkOptions {
+            instance: Some("glassbox-demo".into()),
+            signing_key: Some(keys::load_signing_key(
+                &keys_dir.join(keys::SIGNING_KEY_FILE),
+            )?),
+            hmac_key: Some(keys::load_hmac_key(&keys_dir.join(keys::HMAC_KEY_FILE))?),
+            fsync: glassbox_audit::FsyncPolicy::EveryRecord,
+            ..glassbox_audit::SinkOptions::default()
+        };
+        let store = dir.join("audit").display().to_string();
+        let writer = glassbox_audit::open_sink(&store, opts)
+            .with_context(|| format!("opening the audit store {store}"))?;
+        Ok(DemoAudit {
+            dir: dir.to_path_buf(),
+            store,
+            writer: Arc::new(writer),
+            public,
+        })
+    }
+
+    /// Closes the trail, verifies it, writes the report; prints where they are. `Ok(false)`
+    /// when verification failed.
+    fn finish(self) -> anyhow::Result<bool> {
+        let stats = self.writer.close().context("closing the audit trail")?;
+        let key = glassbox_audit::keys::load_public_key(&self.public)?;
+        let verified = glassbox_audit::verify_store(&self.store, Some(key))
+            .with_context(|| format!("verifying {}", self.store))?;
+        let report = glassbox_audit::report::build_report(
+            &self.store,
+            &glassbox_audit::report::ReportOptions {
+                public_key: Some(key),
+                ..Default::default()
+            },
+        )?;
+        let html = self.dir.join("report.html");
+        std::fs::write(&html, glassbox_audit::report::to_html(&report))
+            .with_context(|| format!("writing {}", html.display()))?;
+        println!(
+            "\naudit trail: {} ({} records written this run, {} decisions, {} dropped)",
+            self.store, stats.written, stats.decisions, stats.dropped
+        );
+        print!("{}", verified.to_text());
+        println!("audit report: {}", html.display());
+        println!(
+            "verify it yourself: glassbox audit verify --store {} --public-key {}",
+            self.store,
+            self.public.display()
+        );
+        Ok(verified.ok())
+    }
 }
 
 /// The summary table and checks, as printed.

@@ -59,6 +59,9 @@ pub struct Config {
     /// Per served model: policy overrides.
     #[serde(default)]
     pub models: BTreeMap<String, ModelConfig>,
+    /// The audit trail. Without it decisions are only counted in `/metrics`.
+    #[serde(default)]
+    pub audit: Option<AuditConfig>,
     /// Where the file was read from (set by [`Config::load`]); relative paths resolve here.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -255,6 +258,19 @@ pub struct ApiKeyConfig {
     pub policy: Option<String>,
 }
 
+/// The audit trail.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// A directory (file store; relative to this file) or a `postgres://` URL.
+    pub store: String,
+    /// Writer settings: `signing_key`, `hmac_key` (files from `glassbox audit keygen`,
+    /// relative to this file), `instance`, `fsync`, `overflow`, `queue_capacity`,
+    /// `checkpoint_every`, … (see the audit crate's `SinkConfig`).
+    #[serde(default)]
+    pub sink: glassbox_audit::SinkConfig,
+}
+
 /// Per-model settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -313,6 +329,7 @@ impl Config {
             routes: Vec::new(),
             auth: AuthConfig::default(),
             models: BTreeMap::new(),
+            audit: None,
             base_dir: PathBuf::from("."),
         }
     }
@@ -534,6 +551,29 @@ impl Config {
                 }
             }
         }
+        if let Some(a) = &self.audit {
+            if a.store.trim().is_empty() {
+                return Err(err("audit.store".into(), "must not be empty".into()));
+            }
+            for (k, p) in [
+                ("signing_key", &a.sink.signing_key),
+                ("hmac_key", &a.sink.hmac_key),
+                ("content_key", &a.sink.content_key),
+            ] {
+                if let Some(p) = p {
+                    let full = self.resolve(p);
+                    if !full.is_file() {
+                        return Err(err(
+                            format!("audit.sink.{k}"),
+                            format!(
+                                "key file `{}` does not exist (make one with `glassbox audit keygen`)",
+                                full.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         for (model, m) in &self.models {
             if !known_policy(&m.policy) {
                 return Err(err(
@@ -562,6 +602,37 @@ impl Config {
                 screen: None,
             })
             .collect()
+    }
+
+    /// A path from the file, resolved against its directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// The audit store, with a relative directory resolved against the file's directory.
+    pub fn audit_store(&self) -> Option<String> {
+        let a = self.audit.as_ref()?;
+        if a.store.contains("://") {
+            Some(a.store.clone())
+        } else {
+            Some(self.resolve(Path::new(&a.store)).display().to_string())
+        }
+    }
+
+    /// The audit writer settings with key paths resolved against the file's directory.
+    pub fn audit_sink_config(&self) -> Option<glassbox_audit::SinkConfig> {
+        let a = self.audit.as_ref()?;
+        let mut c = a.sink.clone();
+        for p in [&mut c.signing_key, &mut c.hmac_key, &mut c.content_key] {
+            if let Some(x) = p.as_mut() {
+                *x = self.resolve(x);
+            }
+        }
+        Some(c)
     }
 
     /// The file of a named policy, resolved against the config's directory; `None` for the
@@ -729,6 +800,11 @@ auth:
 models:
   llama-3.1-8b:
     policy: default
+audit:
+  store: audit
+  sink:
+    fsync: every_record
+    checkpoint_every: 100
 "#;
 
     #[test]
@@ -744,6 +820,8 @@ models:
         assert_eq!(c.routes.len(), 3);
         assert_eq!(c.auth.keys[0].tenant, "team-a");
         assert_eq!(c.models["llama-3.1-8b"].policy, "default");
+        assert_eq!(c.audit_store().as_deref(), Some("./audit"));
+        assert_eq!(c.audit_sink_config().unwrap().checkpoint_every, Some(100));
     }
 
     #[test]
@@ -751,7 +829,15 @@ models:
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         std::env::set_var("GLASSBOX_EXAMPLE_UPSTREAM_KEY", "sk-example-upstream");
         std::env::set_var("GLASSBOX_EXAMPLE_TEAM_A_KEY", "gb-team-a-0123456789");
-        let c = Config::load(&root.join("glassbox.example.yaml")).unwrap();
+        // The example names key files a user makes with `glassbox audit keygen`: the only
+        // error it may give is that they are missing.
+        let src = std::fs::read_to_string(root.join("glassbox.example.yaml")).unwrap();
+        let e = Config::parse_in(&src, "glassbox.example.yaml", root.clone()).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("audit.sink.signing_key"), "{e}");
+        let without_keys = src
+            .replace("    signing_key: keys/audit-signing.key\n", "")
+            .replace("    hmac_key: keys/audit-hmac.key\n", "");
+        let c = Config::parse_in(&without_keys, "glassbox.example.yaml", root).unwrap();
         assert!(!c.upstreams.is_empty());
     }
 
@@ -852,6 +938,18 @@ models:
             "listen: 127.0.0.1:1\n",
             "",
             "missing field `upstreams`",
+        ),
+        (
+            "audit key missing",
+            "upstreams: {a: {url: 'http://x'}}\naudit:\n  store: /tmp/a\n  sink:\n    signing_key: /surely/not/here.key\n",
+            "audit.sink.signing_key",
+            "glassbox audit keygen",
+        ),
+        (
+            "audit sink unknown field",
+            "upstreams: {a: {url: 'http://x'}}\naudit:\n  store: /tmp/a\n  sink:\n    fsnyc: batched\n",
+            "audit.sink.fsnyc",
+            "unknown field `fsnyc`",
         ),
         (
             "zero body limit",

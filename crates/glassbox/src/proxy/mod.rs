@@ -58,9 +58,15 @@ pub struct ProxyArgs {
     /// Policy file used as `default` (overrides the built-in default policy).
     #[arg(long, env = "GLASSBOX_POLICY")]
     pub policy: Option<PathBuf>,
-    /// Audit store (directory or `postgres://` URL).
+    /// Audit store (directory or `postgres://` URL); overrides `audit.store`.
     #[arg(long, env = "GLASSBOX_AUDIT")]
     pub audit: Option<String>,
+    /// Checkpoint signing key (from `glassbox audit keygen`); overrides `audit.sink.signing_key`.
+    #[arg(long, env = "GLASSBOX_SIGNING_KEY", requires = "audit")]
+    pub signing_key: Option<PathBuf>,
+    /// HMAC deployment key for content digests; overrides `audit.sink.hmac_key`.
+    #[arg(long, env = "GLASSBOX_HMAC_KEY", requires = "audit")]
+    pub hmac_key: Option<PathBuf>,
     /// Largest request body in bytes (overrides `limits.max_body_bytes`).
     #[arg(long, env = "GLASSBOX_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -129,7 +135,45 @@ pub fn config_from_args(args: &ProxyArgs) -> anyhow::Result<Config> {
     if let Some(f) = args.log_format {
         config.log.format = f;
     }
+    if let Some(store) = &args.audit {
+        let a = config.audit.get_or_insert_with(|| config::AuditConfig {
+            store: String::new(),
+            sink: glassbox_audit::SinkConfig::default(),
+        });
+        a.store = absolute(store);
+        if let Some(k) = &args.signing_key {
+            a.sink.signing_key = Some(PathBuf::from(absolute(&k.display().to_string())));
+        }
+        if let Some(k) = &args.hmac_key {
+            a.sink.hmac_key = Some(PathBuf::from(absolute(&k.display().to_string())));
+        }
+    }
     Ok(config)
+}
+
+/// A path given on the command line, made absolute (URLs unchanged).
+fn absolute(p: &str) -> String {
+    if p.contains("://") || Path::new(p).is_absolute() {
+        return p.to_string();
+    }
+    std::env::current_dir()
+        .map(|d| d.join(p).display().to_string())
+        .unwrap_or_else(|_| p.to_string())
+}
+
+/// Opens the configured audit trail, if any.
+///
+/// # Errors
+/// A key file cannot be read or the store cannot be opened (the message says which and why).
+pub fn open_audit(config: &Config) -> anyhow::Result<Option<Arc<glassbox_audit::AuditWriter>>> {
+    let (Some(store), Some(sink)) = (config.audit_store(), config.audit_sink_config()) else {
+        return Ok(None);
+    };
+    let opts = glassbox_audit::SinkOptions::from_config(&sink)
+        .with_context(|| "audit.sink: cannot load the writer settings")?;
+    let writer = glassbox_audit::open_sink(&store, opts)
+        .with_context(|| format!("cannot open the audit store {store}"))?;
+    Ok(Some(Arc::new(writer)))
 }
 
 /// Sets up `tracing` output once (later calls do nothing).
@@ -186,26 +230,45 @@ async fn serve_until_signal(
     config: Config,
     engines: Engines,
 ) -> anyhow::Result<u8> {
-    // TODO(audit): open the store with `glassbox_audit::open_sink` once the audit branch lands.
-    let sink: Arc<dyn AuditSink> = Arc::new(glassbox_core::audit::NoAudit);
-    if let Some(store) = &args.audit {
-        tracing::warn!(store = %store, "--audit is not wired in this build yet; decisions are counted in /metrics only");
-    }
+    let audit = open_audit(&config)?;
+    let sink: Arc<dyn AuditSink> = match &audit {
+        Some(w) => {
+            tracing::info!(store = %config.audit_store().unwrap_or_default(), "audit trail open");
+            w.clone()
+        }
+        None => {
+            tracing::warn!("no audit store configured (`audit.store` or --audit): decisions are only counted in /metrics");
+            Arc::new(glassbox_core::audit::NoAudit)
+        }
+    };
     let policies = PolicySet::new(engines);
     let (running, state) = server::start(&config, policies.clone(), sink, Metrics::new()).await?;
     tracing::info!(addr = %running.addr, upstreams = config.upstreams.len(), "glassbox proxy listening");
     wait_for_shutdown(&args, &config, &policies, &state.metrics).await;
     tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing in-flight requests");
-    match running.shutdown(config.shutdown_grace).await {
-        Ok(()) => {
-            tracing::info!("stopped");
-            Ok(0)
-        }
+    let mut code = match running.shutdown(config.shutdown_grace).await {
+        Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "shutdown");
-            Ok(1)
+            1
+        }
+    };
+    if let Some(w) = audit {
+        match w.close() {
+            Ok(s) => tracing::info!(
+                records = s.written,
+                decisions = s.decisions,
+                dropped = s.dropped,
+                "audit trail closed"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "closing the audit trail failed");
+                code = 1;
+            }
         }
     }
+    tracing::info!("stopped");
+    Ok(code)
 }
 
 /// Waits for SIGINT/SIGTERM; reloads policies on SIGHUP meanwhile.

@@ -1,5 +1,6 @@
 //! Shared set-up for the proxy integration tests: a mock upstream and a proxy, both in-process
 //! on ephemeral loopback ports, an in-memory audit sink, and a small HTTP client.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code, missing_docs)]
 
 use std::net::SocketAddr;
