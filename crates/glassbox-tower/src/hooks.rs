@@ -121,7 +121,7 @@ where
 
 // === OnDecision ===
 
-/// Hears every decision the layer makes, right after it went to the audit sink.
+/// Hears every decision the layer makes, just before it goes to the audit sink.
 ///
 /// Implemented for `()` (does nothing), for `Fn(&DecisionEvent)` closures and by
 /// [`DefaultOnDecision`].

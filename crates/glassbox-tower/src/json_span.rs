@@ -43,6 +43,10 @@ pub(crate) fn splice(doc: &str, mut edits: Vec<(Range<usize>, String)>) -> Strin
     let mut out = String::with_capacity(doc.len() + 16);
     let mut at = 0;
     for (r, text) in edits {
+        if r.start < at || r.end > doc.len() {
+            // Overlapping or out of range: callers never produce this; skip rather than panic.
+            continue;
+        }
         out.push_str(&doc[at..r.start]);
         out.push_str(&text);
         at = r.end;

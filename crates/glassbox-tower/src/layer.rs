@@ -107,8 +107,8 @@ impl ScreenLayer {
         self
     }
 
-    /// Largest non-streamed response body screened; larger ones get 502 (streams have no
-    /// limit: they are screened as they pass).
+    /// Largest non-streamed response body screened; larger ones get a 500 error in the API's
+    /// shape (streams have no limit: they are screened as they pass).
     #[must_use]
     pub fn max_response_bytes(mut self, limit: usize) -> Self {
         self.config.max_response_bytes = limit;

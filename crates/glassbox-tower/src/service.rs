@@ -233,11 +233,15 @@ where
     for (i, field) in request_texts(api, &json).iter().enumerate() {
         if i > 0 {
             digest.update(b"\n");
-            raw.as_mut().map(|r| r.push('\n'));
+            if let Some(r) = raw.as_mut() {
+                r.push('\n');
+            }
             base += 1;
         }
         digest.update(field.text.as_bytes());
-        raw.as_mut().map(|r| r.push_str(&field.text));
+        if let Some(r) = raw.as_mut() {
+            r.push_str(&field.text);
+        }
         let outcome = ex.engine.scan(&field.text);
         report.findings(&outcome.findings, base);
         report.failures(&outcome.failures);

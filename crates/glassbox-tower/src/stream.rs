@@ -73,6 +73,7 @@ impl Key {
 }
 
 struct TextStream {
+    part: String,
     scanner: StreamScanner,
     digest: PartDigest,
     raw: Option<String>,
@@ -103,7 +104,8 @@ pub(crate) struct StreamScreen {
     seq_shift: u64,
     last_seq: Option<u64>,
     /// Chat/Completions: the last chunk's top-level fields, for synthesised chunks.
-    last_chunk: Option<Map<String, Value>>,
+    /// (The data of the last chunk, parsed again only when a chunk must be synthesised.)
+    last_chunk: String,
 }
 
 /// A text field of the current event and what replaces it.
@@ -132,7 +134,7 @@ impl StreamScreen {
             item_ids: HashMap::new(),
             seq_shift: 0,
             last_seq: None,
-            last_chunk: None,
+            last_chunk: String::new(),
         }
     }
 
@@ -187,7 +189,7 @@ impl StreamScreen {
                 self.report.digests.push(d);
             }
             if let Some(raw) = s.raw {
-                self.report.raw.push((String::new(), raw));
+                self.report.raw.push((s.part, raw));
             }
         }
         self.report
@@ -234,6 +236,7 @@ impl StreamScreen {
         self.streams
             .entry(key.clone())
             .or_insert_with(|| TextStream {
+                part: key.part(),
                 scanner: engine.stream(),
                 digest: PartDigest::new(sink, key.part()),
                 raw: sink.wants_raw_content().then(String::new),
@@ -348,7 +351,8 @@ impl StreamScreen {
             }
             return;
         };
-        self.last_chunk = Some(Self::chunk_template(Some(v)));
+        self.last_chunk.clear();
+        self.last_chunk.push_str(data);
         let mut before = Vec::new();
         let mut edits: Vec<Edit> = Vec::new();
         for (pos, c) in choices.iter().enumerate() {
@@ -430,6 +434,17 @@ impl StreamScreen {
             return;
         }
         out.extend(self.write(ev, data, edits, Vec::new()));
+    }
+
+    /// The template for a synthesised chunk: from `v`, else from the last chunk seen.
+    fn template(&self, v: Option<&Map<String, Value>>) -> Map<String, Value> {
+        match v {
+            Some(v) => Self::chunk_template(Some(v)),
+            None => {
+                let last = serde_json::from_str::<Map<String, Value>>(&self.last_chunk).ok();
+                Self::chunk_template(last.as_ref())
+            }
+        }
     }
 
     /// Top-level fields of a chunk (`id`, `object`, `created`, `model`, `system_fingerprint`,
@@ -684,7 +699,7 @@ impl StreamScreen {
     fn synth_delta(&mut self, key: &Key, text: &str, v: Option<&Map<String, Value>>) -> Vec<u8> {
         match (self.api, key) {
             (Api::ChatCompletions | Api::Completions, _) => {
-                let mut m = Self::chunk_template(v.or(self.last_chunk.as_ref()));
+                let mut m = self.template(v);
                 let choice = match key {
                     Key::Choice(i, "text") => {
                         json!({"index": i, "text": text, "logprobs": null, "finish_reason": null})
@@ -763,7 +778,7 @@ impl StreamScreen {
                     open
                 };
                 for i in open {
-                    let mut m = Self::chunk_template(v.or(self.last_chunk.as_ref()));
+                    let mut m = self.template(v);
                     let choice = if self.api == Api::Completions {
                         json!({"index": i, "text": "", "logprobs": null, "finish_reason": "content_filter"})
                     } else {
