@@ -1,10 +1,9 @@
 //! `glassbox`: screen LLM traffic, check licences, keep evidence.
 //!
-//! One binary, subcommands: `scan` (batch screening of files / JSONL), `policy check`, and (as
-//! they land) `proxy`, `demo`, `audit`, `models`. Every flag is also an environment variable
+//! One binary, subcommands: `scan` (batch screening of files / JSONL), `policy check`, `proxy`,
+//! `demo`, `audit` and `models`. Every flag is also an environment variable
 //! `GLASSBOX_*`.
 
-mod build;
 mod policy_cmd;
 mod scan;
 
@@ -33,6 +32,10 @@ enum Command {
     Audit(glassbox_audit::cli::AuditArgs),
     /// Model licences: glassbox's own models and the upstream models, with the policy's verdict.
     Models(glassbox_license::cli::ModelsArgs),
+    /// Screen LLM traffic between clients and model servers (reverse proxy).
+    Proxy(glassbox::proxy::ProxyArgs),
+    /// Mock model server + proxy + sample traffic + a summary of what was allowed, masked, blocked.
+    Demo(glassbox::demo::DemoArgs),
 }
 
 fn exit_code(code: i32) -> u8 {
@@ -46,6 +49,8 @@ fn main() -> ExitCode {
         Command::Policy { command } => policy_cmd::run(command),
         Command::Audit(args) => glassbox_audit::cli::run(args).map(exit_code),
         Command::Models(args) => glassbox_license::cli::run(args).map(exit_code),
+        Command::Proxy(args) => glassbox::proxy::run(args),
+        Command::Demo(args) => glassbox::demo::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use crate::build;
+use glassbox::build;
 
 /// Policy subcommands.
 #[derive(Debug, Subcommand)]

@@ -21,7 +21,7 @@ use glassbox_core::{Action, AuditSink, Engine, Finding, ScanOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::build;
+use glassbox::build;
 
 /// `glassbox scan` arguments.
 #[derive(Debug, Args)]

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Load test of `glassbox proxy` on loopback: the mock model server directly vs. through the
+# proxy (default policy, pattern-only), non-streamed and streamed, at 1k and 5k requests/s.
+# Bounded: each run lasts SECS seconds (default 10), everything stops by itself, only
+# 127.0.0.1 is targeted. Prints one JSON line per run plus RSS samples; see
+# crates/glassbox/BENCH.md for recorded numbers.
+#
+#   benches/load/run.sh            # SECS=10 RATES="1000 5000"
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECS=${SECS:-10}
+RATES=${RATES:-"1000 5000"}
+MOCK=127.0.0.1:${MOCK_PORT:-18001}
+PROXY=127.0.0.1:${PROXY_PORT:-18080}
+
+cargo build --release -q -p glassbox --bin glassbox
+cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
+LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
+BIN=target/release/glassbox
+
+rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' "/proc/$1/status"; }
+
+$BIN demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
+RUST_LOG=warn $BIN proxy --listen "$PROXY" --upstream "http://$MOCK" 2>/dev/null & PROXY_PID=$!
+trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+echo "proxy RSS at rest: $(rss $PROXY_PID)"
+for stream in "" "--stream"; do
+  for rate in $RATES; do
+    "$LOADGEN" --url "http://$MOCK" --rate "$rate" --secs "$SECS" $stream --label direct
+    "$LOADGEN" --url "http://$PROXY" --rate "$rate" --secs "$SECS" $stream --label proxy &
+    LG=$!
+    sleep $((SECS / 2))
+    echo "proxy RSS under load ($rate rps${stream:+, streamed}): $(rss $PROXY_PID)"
+    wait $LG
+  done
+done
+# Closed-loop maximum throughput (wrk, 64 connections, 2 threads), non-streamed.
+if command -v wrk >/dev/null 2>&1; then
+  for target in "direct $MOCK" "proxy $PROXY"; do
+    set -- $target
+    echo "wrk max throughput, $1:"
+    wrk -t2 -c64 -d"${SECS}s" --latency -s benches/load/chat.lua "http://$2/v1/chat/completions" \
+      | grep -E "Requests/sec|50%|99%|Non-2xx"
+  done
+fi
+echo "proxy RSS after: $(rss $PROXY_PID)"

@@ -1,0 +1,613 @@
+//! The proxy server: routing, authentication, body limits, policy selection, screening and
+//! forwarding; `/healthz`, `/readyz`, `/metrics`; graceful shutdown.
+//!
+//! A request goes: request id → route (404) → auth (401) → body read within the limit (413) →
+//! for screened routes, JSON check (400) and policy selection by tenant and model → the screen
+//! layer → the upstream (502/504). Every error is in the route's API shape.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use bytes::Bytes;
+use glassbox_core::AuditSink;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use tokio::net::TcpListener;
+
+use super::auth::{Auth, Caller};
+use super::config::{Config, RouteConfig, SCREENED_PATHS};
+use super::error::{ApiError, ApiKind};
+use super::metrics::{MeteredSink, Metrics};
+use super::policies::PolicySet;
+use super::upstream::Upstream;
+use super::REQUEST_ID;
+
+/// A resolved route.
+#[derive(Debug, Clone)]
+pub struct Route {
+    /// The configured path (`/v1/*` for prefixes); the metrics label.
+    pub pattern: Arc<str>,
+    /// Where it goes.
+    pub upstream: Upstream,
+    /// Whether request and response are screened.
+    pub screen: bool,
+    /// The API shape for errors on this route.
+    pub api: ApiKind,
+}
+
+/// The route table: exact paths, then prefixes longest first.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    exact: HashMap<String, Route>,
+    prefixes: Vec<(String, Route)>,
+}
+
+impl Routes {
+    /// Builds the table.
+    ///
+    /// # Errors
+    /// When a route names an unknown upstream (config validation catches this first).
+    pub fn new(
+        routes: &[RouteConfig],
+        upstreams: &HashMap<String, Upstream>,
+    ) -> Result<Routes, String> {
+        let mut table = Routes::default();
+        for r in routes {
+            let upstream = upstreams
+                .get(&r.upstream)
+                .cloned()
+                .ok_or_else(|| format!("route `{}`: no upstream `{}`", r.path, r.upstream))?;
+            let screenable = SCREENED_PATHS.contains(&r.path.as_str());
+            let route = Route {
+                pattern: r.path.as_str().into(),
+                api: if r.path.starts_with("/v1/messages") {
+                    ApiKind::Anthropic
+                } else {
+                    upstream.kind
+                },
+                upstream,
+                screen: r.screen.unwrap_or(screenable),
+            };
+            match r.path.strip_suffix('*') {
+                Some(prefix) => table.prefixes.push((prefix.to_string(), route)),
+                None => {
+                    table.exact.insert(r.path.clone(), route);
+                }
+            }
+        }
+        table.prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        Ok(table)
+    }
+
+    /// The route for a path.
+    pub fn find(&self, path: &str) -> Option<&Route> {
+        self.exact.get(path).or_else(|| {
+            self.prefixes
+                .iter()
+                .find(|(p, _)| path.starts_with(p.as_str()))
+                .map(|(_, r)| r)
+        })
+    }
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Routes.
+    pub routes: Arc<Routes>,
+    /// Upstreams by name (for `/readyz`).
+    pub upstreams: Arc<Vec<Upstream>>,
+    /// Client keys.
+    pub auth: Arc<Auth>,
+    /// The live policies.
+    pub policies: PolicySet,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Where decisions go (already counted into `metrics`).
+    pub sink: Arc<dyn AuditSink>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// The screen layer around [`Forward`].
+    pub screen: glassbox_tower::Screen<Forward>,
+    /// Source of generated request ids.
+    ids: Arc<RequestIds>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("routes", &self.routes)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state for `config` with `policies`, sending decisions to `sink`.
+    ///
+    /// # Errors
+    /// When an upstream or the key table cannot be built.
+    pub fn new(
+        config: &Config,
+        policies: PolicySet,
+        sink: Arc<dyn AuditSink>,
+        metrics: Metrics,
+    ) -> anyhow::Result<AppState> {
+        let mut upstreams = HashMap::new();
+        for (name, u) in &config.upstreams {
+            let up =
+                Upstream::new(name, u).map_err(|e| anyhow::anyhow!("upstreams.{name}: {e}"))?;
+            upstreams.insert(name.clone(), up);
+        }
+        let routes =
+            Routes::new(&config.effective_routes(), &upstreams).map_err(|e| anyhow::anyhow!(e))?;
+        let auth = Auth::new(&config.auth).map_err(|e| anyhow::anyhow!(e))?;
+        let sink: Arc<dyn AuditSink> = Arc::new(MeteredSink::new(metrics.clone(), sink));
+        let default_engine = policies
+            .current()
+            .select(None, None)
+            .map(|s| s.engine)
+            .ok_or_else(|| anyhow::anyhow!("the default policy is not loaded"))?;
+        let screen = tower::Layer::layer(
+            &glassbox_tower::ScreenLayer::new(default_engine)
+                .audit_sink(sink.clone())
+                .selector(ProxySelector {
+                    policies: policies.clone(),
+                })
+                .max_request_bytes(config.limits.max_body_bytes),
+            Forward,
+        );
+        let mut ups: Vec<Upstream> = upstreams.into_values().collect();
+        ups.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(AppState {
+            routes: Arc::new(routes),
+            upstreams: Arc::new(ups),
+            auth: Arc::new(auth),
+            policies,
+            metrics,
+            sink,
+            max_body_bytes: config.limits.max_body_bytes,
+            screen,
+            ids: Arc::new(RequestIds::new()),
+        })
+    }
+}
+
+/// Generates request ids: `gb-<process start, hex>-<counter>`; unique per process run.
+#[derive(Debug)]
+struct RequestIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> Self {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or(0);
+        RequestIds {
+            prefix: format!("gb-{t:x}-{:x}", std::process::id()),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    fn next(&self) -> HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .unwrap_or_else(|_| HeaderValue::from_static("gb-unknown"))
+    }
+}
+
+/// The routes the proxy answers itself plus the fallback that proxies everything else.
+pub fn app(state: AppState) -> axum::Router {
+    use axum::routing::get;
+    axum::Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(proxy)
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response<Body> {
+    let engines = state.policies.current();
+    let mut lines = Vec::new();
+    let mut ready = true;
+    for (name, id, sha) in engines.summary() {
+        lines.push(format!(
+            "policy {name}: loaded (id {id}, sha256 {})",
+            &sha[..sha.len().min(12)]
+        ));
+    }
+    let probes = state.upstreams.iter().cloned().map(|u| async move {
+        let r = u.probe().await;
+        (u.name.clone(), u.url(), r)
+    });
+    for (name, url, r) in futures_join(probes).await {
+        match r {
+            Ok(()) => lines.push(format!("upstream {name} ({url}): reachable")),
+            Err(e) => {
+                ready = false;
+                lines.push(format!("upstream {name} ({url}): NOT READY: {e}"));
+            }
+        }
+    }
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut res = Response::new(Body::from(lines.join("\n") + "\n"));
+    *res.status_mut() = status;
+    res
+}
+
+/// Runs futures concurrently (a handful of upstream probes; no need for futures-util).
+async fn futures_join<F>(futs: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(v) = h.await {
+            out.push(v);
+        }
+    }
+    out
+}
+
+async fn metrics(axum::extract::State(state): axum::extract::State<AppState>) -> Response<Body> {
+    let mut res = Response::new(Body::from(state.metrics.render()));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
+/// The proxy handler.
+async fn proxy(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let started = Instant::now();
+    let _in_flight = state.metrics.in_flight();
+    let (mut parts, body) = req.into_parts();
+    let request_id = match parts.headers.get(REQUEST_ID) {
+        Some(v) if !v.is_empty() && v.len() <= 128 => v.clone(),
+        _ => {
+            let id = state.ids.next();
+            parts.headers.insert(REQUEST_ID, id.clone());
+            id
+        }
+    };
+    let path = parts.uri.path().to_string();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id.to_str().unwrap_or("?"),
+        method = %parts.method,
+        path = %path,
+    );
+    let _enter = span.enter();
+    let Some(route) = state.routes.find(&path).cloned() else {
+        let e = ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no route for `{path}`: this proxy serves the paths listed in its `routes` \
+                 configuration"
+            ),
+        );
+        state.metrics.request("unrouted", 404, started.elapsed());
+        tracing::info!(status = 404, "no route");
+        return e.response(ApiKind::of_path(&path), Some(&request_id));
+    };
+    drop(_enter);
+    let res = handle(&state, &route, parts, body, &request_id)
+        .await
+        .unwrap_or_else(|e| {
+            let _g = span.enter();
+            tracing::info!(status = e.status.as_u16(), error = %e.message, "refused");
+            e.response(route.api, Some(&request_id))
+        });
+    let status = res.status().as_u16();
+    state
+        .metrics
+        .request(&route.pattern, status, started.elapsed());
+    let _g = span.enter();
+    tracing::info!(
+        status,
+        route = %route.pattern,
+        upstream = %route.upstream.name,
+        screened = route.screen,
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "answered"
+    );
+    res
+}
+
+async fn handle(
+    state: &AppState,
+    route: &Route,
+    mut parts: http::request::Parts,
+    body: Body,
+    request_id: &HeaderValue,
+) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.check(&parts.headers)?;
+    if let Some(len) = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > state.max_body_bytes as u64 {
+            return Err(too_large(len, state.max_body_bytes));
+        }
+    }
+    let bytes = Limited::new(body, state.max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large(0, state.max_body_bytes)
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!("could not read the request body: {e}"),
+                )
+            }
+        })?
+        .to_bytes();
+    parts.headers.insert(REQUEST_ID, request_id.clone());
+    let mut req = Request::from_parts(parts, Full::new(bytes));
+    req.extensions_mut().insert(Target {
+        upstream: route.upstream.clone(),
+        strip_auth: state.auth.enabled(),
+        screened: route.screen,
+        api: route.api,
+        metrics: state.metrics.clone(),
+    });
+    req.extensions_mut().insert(caller);
+    let mut res = if route.screen {
+        match tower::ServiceExt::oneshot(state.screen.clone(), req).await {
+            Ok(r) => r.map(Body::new),
+            Err(never) => match never {},
+        }
+    } else {
+        forward(req).await
+    };
+    res.headers_mut().insert(REQUEST_ID, request_id.clone());
+    Ok(res)
+}
+
+fn too_large(len: u64, max: usize) -> ApiError {
+    let got = if len > 0 {
+        format!("{len} bytes")
+    } else {
+        "more".to_string()
+    };
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body is too large: {got}, the limit is {max} bytes (limits.max_body_bytes)"),
+    )
+}
+
+/// Where a request goes; attached as a request extension for [`Forward`].
+#[derive(Debug, Clone)]
+pub struct Target {
+    upstream: Upstream,
+    strip_auth: bool,
+    screened: bool,
+    api: ApiKind,
+    metrics: Metrics,
+}
+
+/// Picks the policy of a screened request: the model's override, else the caller's, else
+/// the default; read from the live set, so a reload applies to the next request.
+struct ProxySelector {
+    policies: PolicySet,
+}
+
+impl glassbox_tower::Selector for ProxySelector {
+    fn select(
+        &self,
+        parts: &http::request::Parts,
+        model: Option<&str>,
+    ) -> Option<glassbox_tower::Selection> {
+        let caller = parts.extensions.get::<Caller>();
+        let selected = self
+            .policies
+            .current()
+            .select(caller.and_then(|c| c.policy.as_deref()), model)?;
+        let mut s = glassbox_tower::Selection::new(selected.engine);
+        if let Some(t) = caller.and_then(|c| c.tenant.clone()) {
+            s = s.tenant(t);
+        }
+        Some(s)
+    }
+}
+
+async fn forward(req: Request<Full<Bytes>>) -> Response<Body> {
+    match Forward.call_inner(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+/// The innermost service: sends a request to the upstream its [`Target`] extension names.
+/// Failures become error responses in the route's API shape, so the service never errs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Forward;
+
+impl Forward {
+    async fn call_inner(self, req: Request<Full<Bytes>>) -> Result<Response<Body>, Infallible> {
+        let Some(target) = req.extensions().get::<Target>().cloned() else {
+            let e = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "request has no target");
+            return Ok(e.response(ApiKind::Openai, None));
+        };
+        let request_id = req.headers().get(REQUEST_ID).cloned();
+        match target
+            .upstream
+            .forward(
+                req,
+                target.strip_auth,
+                target.screened,
+                target.api,
+                &target.metrics,
+            )
+            .await
+        {
+            Ok(res) => {
+                let (parts, body) = res.into_parts();
+                if target.screened && parts.status.is_success() {
+                    if let Some(e) = unexpected_content_type(&parts.headers, &target.upstream) {
+                        return Ok(e.response(target.api, request_id.as_ref()));
+                    }
+                }
+                if parts.status.is_server_error() && !is_json(&parts.headers) {
+                    let e = ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "upstream `{}` failed with {} and a non-JSON body",
+                            target.upstream.name, parts.status
+                        ),
+                    );
+                    return Ok(e.response(target.api, request_id.as_ref()));
+                }
+                Ok(Response::from_parts(parts, Body::new(body)))
+            }
+            Err(e) => {
+                let e = e.api_error();
+                tracing::warn!(upstream = %target.upstream.name, error = %e.message, "upstream failed");
+                Ok(e.response(target.api, request_id.as_ref()))
+            }
+        }
+    }
+}
+
+impl tower::Service<Request<Full<Bytes>>> for Forward {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Full<Bytes>>) -> Self::Future {
+        Box::pin(self.call_inner(req))
+    }
+}
+
+fn content_type(h: &http::HeaderMap) -> &str {
+    h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn is_json(h: &http::HeaderMap) -> bool {
+    let ct = content_type(h);
+    ct.starts_with("application/json") || ct.contains("+json")
+}
+
+/// A screened route needs JSON or SSE back to know where the text is.
+fn unexpected_content_type(h: &http::HeaderMap, upstream: &Upstream) -> Option<ApiError> {
+    let ct = content_type(h);
+    if is_json(h) || ct.starts_with("text/event-stream") {
+        return None;
+    }
+    Some(ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        format!(
+            "upstream `{}` answered with content-type `{}`, not JSON or an event stream; \
+             glassbox cannot screen it, so it is withheld",
+            upstream.name,
+            if ct.is_empty() { "(none)" } else { ct }
+        ),
+    ))
+}
+
+/// A running proxy.
+#[derive(Debug)]
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Signal to stop (graceful).
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server task.
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, waits for in-flight requests (streams included) up to `grace`.
+    ///
+    /// # Errors
+    /// When the server failed, or in-flight work outlived `grace`.
+    pub async fn shutdown(mut self, grace: Duration) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(Ok(r)) => Ok(r?),
+            Ok(Err(e)) => Err(anyhow::anyhow!("the server task failed: {e}")),
+            Err(_) => {
+                self.task.abort();
+                Err(anyhow::anyhow!(
+                    "in-flight requests were still running after {grace:?}; cut off"
+                ))
+            }
+        }
+    }
+}
+
+/// Serves `state` on `listener` until [`Running::shutdown`].
+pub fn spawn(listener: TcpListener, state: AppState) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = app(state);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Starts a proxy for `config` on its `listen` address (port 0 for an ephemeral one) with the
+/// given policies and audit sink: what `glassbox proxy`, the demo and the tests run.
+///
+/// # Errors
+/// When an upstream cannot be built or the address cannot be bound.
+pub async fn start(
+    config: &Config,
+    policies: PolicySet,
+    sink: Arc<dyn AuditSink>,
+    metrics: Metrics,
+) -> anyhow::Result<(Running, AppState)> {
+    let state = AppState::new(config, policies, sink, metrics)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let running = spawn(listener, state.clone())?;
+    Ok((running, state))
+}
