@@ -20,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUNDLE = os.path.join(ROOT, "models", "prompt-injection")
 VALIDATION = os.path.join(BUNDLE, "validation.jsonl")
 VAL_SAMPLE = {"s-labs": 700, "neuralchemy": 500}
+SEED_AUGMENT = 7
+AUGMENTED_ROWS = 4000
 
 
 def _slabs(path, source):
@@ -62,6 +64,27 @@ def _dedupe(rows, exclude=()):
     return out
 
 
+def embedded_in_documents(rows, n, seed=SEED_AUGMENT):
+    """Rows of benign training text with (label 1) or without (label 0) an injection inside:
+    indirect injections arrive in documents, where the injection is a small part of a window.
+    Built from training rows only."""
+    rng = random.Random(seed)
+    benign = [r["text"] for r in rows if r["label"] == 0 and 40 <= len(r["text"]) <= 400]
+    attacks = [r["text"] for r in rows if r["label"] == 1 and len(r["text"]) <= 300]
+    out = []
+    for i in range(n):
+        before = " ".join(rng.sample(benign, rng.randint(1, 3)))
+        after = " ".join(rng.sample(benign, rng.randint(0, 2)))
+        if i % 2 == 0:
+            text = f"{before} {rng.choice(attacks)} {after}".strip()
+            label = 1
+        else:
+            text = f"{before} {after}".strip()
+            label = 0
+        out.append({"text": text, "label": label, "source": "augmented/document"})
+    return out
+
+
 def load(sources):
     """(train, validation, test) rows. `sources`: name -> path of the manifest's data sources."""
     val = read_validation()
@@ -72,6 +95,7 @@ def load(sources):
         + authored("train"),
         val_keys,
     )
+    train += embedded_in_documents(train, AUGMENTED_ROWS)
     train_keys = {r["text"].strip().lower() for r in train}
     test = _dedupe(
         _slabs(sources["slabs_test"], "s-labs/test")
