@@ -163,10 +163,12 @@ fn special_tokens(t: &Tokenizer) -> Result<(Vec<u32>, Vec<u32>), String> {
 mod tests {
     use super::plan_windows;
 
+    /// (tokens, window size, overlap, expected ranges)
+    type Case = (usize, usize, usize, &'static [(usize, usize)]);
+
     #[test]
     fn window_plans() {
-        // (n, size, overlap) -> ranges
-        let cases: &[(usize, usize, usize, &[(usize, usize)])] = &[
+        let cases: &[Case] = &[
             (0, 10, 2, &[]),
             (1, 10, 2, &[(0, 1)]),
             (10, 10, 2, &[(0, 10)]),
