@@ -67,3 +67,56 @@ pub trait Backend: Send + 'static {
     /// [`BackendError`] when the model fails; every request in the batch gets the error.
     fn predict(&mut self, batch: &Batch) -> Result<Vec<Vec<f32>>, BackendError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Batch;
+
+    /// (rows, pad_to, left, ids, mask, seq_len)
+    type Case = (
+        &'static [&'static [u32]],
+        usize,
+        bool,
+        &'static [i64],
+        &'static [i64],
+        usize,
+    );
+
+    #[test]
+    fn rows_are_padded_on_the_requested_side_to_the_longest_or_fixed_length() {
+        let cases: &[Case] = &[
+            (
+                &[&[5, 6, 7], &[8]],
+                0,
+                false,
+                &[5, 6, 7, 8, 0, 0],
+                &[1, 1, 1, 1, 0, 0],
+                3,
+            ),
+            (
+                &[&[5, 6, 7], &[8]],
+                0,
+                true,
+                &[5, 6, 7, 0, 0, 8],
+                &[1, 1, 1, 0, 0, 1],
+                3,
+            ),
+            (
+                &[&[5], &[8, 9]],
+                4,
+                true,
+                &[0, 0, 0, 5, 0, 0, 8, 9],
+                &[0, 0, 0, 1, 0, 0, 1, 1],
+                4,
+            ),
+            (&[&[5, 6]], 1, false, &[5, 6], &[1, 1], 2),
+        ];
+        for (rows, pad_to, left, ids, mask, seq_len) in cases {
+            let b = Batch::from_rows(rows, *pad_to, 0, *left);
+            assert_eq!(b.input_ids, *ids, "{rows:?} left={left}");
+            assert_eq!(b.attention_mask, *mask, "{rows:?} left={left}");
+            assert_eq!((b.rows, b.seq_len), (rows.len(), *seq_len));
+            assert_eq!(b.padded_tokens(), rows.len() * seq_len);
+        }
+    }
+}
