@@ -1,0 +1,196 @@
+"""ONNX graphs for glassbox's model bundles, written with the `onnx` and `numpy` packages alone.
+
+Every initializer is an exact copy (transpose or reorder, no arithmetic) of the source weights,
+and node names are fixed, so the same inputs give byte-identical `model.onnx` files.
+
+- `bert_classifier`: a BERT encoder (all-MiniLM-L6-v2), mean pooling over the attention mask,
+  L2 normalisation (output `sentence_embedding`), then an MLP head with sigmoid outputs
+  (output `scores`).
+- `bilstm_classifier`: Keras Embedding -> Bidirectional(LSTM) -> GlobalMaxPooling1D -> Dense(relu)
+  -> Dense(sigmoid) (the toxic-comment-classifier network), output `scores`.
+"""
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+IR_VERSION = 8
+
+
+class _Graph:
+    def __init__(self):
+        self.nodes = []
+        self.inits = []
+        self.n = 0
+
+    def const(self, name, array):
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, name, **attrs):
+        self.n += 1
+        self.nodes.append(helper.make_node(op_type, inputs, [name], name=f"n{self.n}_{op_type}", **attrs))
+        return name
+
+    def linear(self, x, w_out_in, b, name):
+        """y = x @ W^T + b for a torch-style (out, in) weight."""
+        w = self.const(f"{name}.weight_t", np.ascontiguousarray(w_out_in.T))
+        bb = self.const(f"{name}.bias", b)
+        return self.op("Add", [self.op("MatMul", [x, w], f"{name}.mm"), bb], f"{name}.out")
+
+    def dense(self, x, w_in_out, b, name):
+        """y = x @ W + b for a Keras-style (in, out) kernel."""
+        w = self.const(f"{name}.kernel", w_in_out)
+        bb = self.const(f"{name}.bias", b)
+        return self.op("Add", [self.op("MatMul", [x, w], f"{name}.mm"), bb], f"{name}.out")
+
+    def model(self, inputs, outputs, doc):
+        g = helper.make_graph(self.nodes, "glassbox", inputs, outputs, self.inits)
+        m = helper.make_model(
+            g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="glassbox-models"
+        )
+        m.ir_version = IR_VERSION
+        m.doc_string = doc
+        onnx.checker.check_model(m, full_check=True)
+        return m
+
+
+def bert_classifier(w, heads, num_layers=6, num_heads=12, eps=1e-12, doc=""):
+    """`w`: safetensors dict of a BertModel; `heads`: list of (W (out,in), b, activation) layers
+    applied to the sentence embedding, the last followed by a sigmoid."""
+    g = _Graph()
+    hidden = w["embeddings.word_embeddings.weight"].shape[1]
+    head_dim = hidden // num_heads
+    ids, mask, tt = "input_ids", "attention_mask", "token_type_ids"
+
+    word = g.op("Gather", [g.const("word_embeddings", w["embeddings.word_embeddings.weight"]), ids], "emb.word")
+    shape = g.op("Shape", [ids], "ids.shape")
+    seq = g.op(
+        "Slice",
+        [shape, g.const("one_1d", np.array([1], dtype=np.int64)), g.const("two_1d", np.array([2], dtype=np.int64))],
+        "ids.seq_len",
+    )
+    pos = g.op(
+        "Slice",
+        [
+            g.const("position_embeddings", w["embeddings.position_embeddings.weight"]),
+            g.const("zero_1d", np.array([0], dtype=np.int64)),
+            seq,
+            g.const("axis0_1d", np.array([0], dtype=np.int64)),
+        ],
+        "emb.pos",
+    )
+    tte = g.op("Gather", [g.const("token_type_embeddings", w["embeddings.token_type_embeddings.weight"]), tt], "emb.tt")
+    x = g.op("Add", [g.op("Add", [word, pos], "emb.wp"), tte], "emb.sum")
+
+    def ln(x, prefix, name):
+        return g.op(
+            "LayerNormalization",
+            [x, g.const(f"{prefix}.gamma", w[f"{prefix}.weight"]), g.const(f"{prefix}.beta", w[f"{prefix}.bias"])],
+            name,
+            axis=-1,
+            epsilon=eps,
+        )
+
+    h = ln(x, "embeddings.LayerNorm", "emb.ln")
+
+    mask_f = g.op("Cast", [mask], "mask.f", to=TensorProto.FLOAT)
+    inv = g.op("Sub", [g.const("one_f", np.array(1.0, dtype=np.float32)), mask_f], "mask.inv")
+    bias2 = g.op("Mul", [inv, g.const("neg_big", np.array(-10000.0, dtype=np.float32))], "mask.bias2")
+    attn_bias = g.op("Unsqueeze", [bias2, g.const("axes_1_2", np.array([1, 2], dtype=np.int64))], "mask.bias")
+    split_shape = g.const("split_heads_shape", np.array([0, 0, num_heads, head_dim], dtype=np.int64))
+    merge_shape = g.const("merge_heads_shape", np.array([0, 0, hidden], dtype=np.int64))
+    scale = g.const("attn_scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
+    sqrt2 = g.const("sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))
+    half = g.const("half", np.array(0.5, dtype=np.float32))
+
+    for i in range(num_layers):
+        p = f"encoder.layer.{i}"
+        q = g.linear(h, w[f"{p}.attention.self.query.weight"], w[f"{p}.attention.self.query.bias"], f"{p}.q")
+        k = g.linear(h, w[f"{p}.attention.self.key.weight"], w[f"{p}.attention.self.key.bias"], f"{p}.k")
+        v = g.linear(h, w[f"{p}.attention.self.value.weight"], w[f"{p}.attention.self.value.bias"], f"{p}.v")
+        q = g.op("Transpose", [g.op("Reshape", [q, split_shape], f"{p}.q4")], f"{p}.qt", perm=[0, 2, 1, 3])
+        k = g.op("Transpose", [g.op("Reshape", [k, split_shape], f"{p}.k4")], f"{p}.kt", perm=[0, 2, 3, 1])
+        v = g.op("Transpose", [g.op("Reshape", [v, split_shape], f"{p}.v4")], f"{p}.vt", perm=[0, 2, 1, 3])
+        s = g.op("Mul", [g.op("MatMul", [q, k], f"{p}.qk"), scale], f"{p}.scaled")
+        s = g.op("Add", [s, attn_bias], f"{p}.masked")
+        probs = g.op("Softmax", [s], f"{p}.probs", axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [probs, v], f"{p}.ctx4")], f"{p}.ctxt", perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, merge_shape], f"{p}.ctx")
+        a = g.linear(ctx, w[f"{p}.attention.output.dense.weight"], w[f"{p}.attention.output.dense.bias"], f"{p}.attn_out")
+        h1 = ln(g.op("Add", [a, h], f"{p}.res1"), f"{p}.attention.output.LayerNorm", f"{p}.ln1")
+        inter = g.linear(h1, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"], f"{p}.inter")
+        erf = g.op("Erf", [g.op("Div", [inter, sqrt2], f"{p}.gelu.div")], f"{p}.gelu.erf")
+        gelu = g.op(
+            "Mul",
+            [g.op("Mul", [inter, half], f"{p}.gelu.half"), g.op("Add", [erf, "one_f"], f"{p}.gelu.plus1")],
+            f"{p}.gelu",
+        )
+        o = g.linear(gelu, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"], f"{p}.out")
+        h = ln(g.op("Add", [o, h1], f"{p}.res2"), f"{p}.output.LayerNorm", f"{p}.ln2")
+
+    mask3 = g.op("Unsqueeze", [mask_f, g.const("axes_2", np.array([2], dtype=np.int64))], "pool.mask3")
+    axes1 = g.const("axes_1", np.array([1], dtype=np.int64))
+    summed = g.op("ReduceSum", [g.op("Mul", [h, mask3], "pool.masked"), axes1], "pool.sum", keepdims=0)
+    counts = g.op("ReduceSum", [mask3, axes1], "pool.count", keepdims=0)
+    counts = g.op("Max", [counts, g.const("min_count", np.array(1e-9, dtype=np.float32))], "pool.count_c")
+    mean = g.op("Div", [summed, counts], "pool.mean")
+    sq = g.op("ReduceSum", [g.op("Mul", [mean, mean], "norm.sq"), axes1], "norm.sumsq", keepdims=1)
+    norm = g.op("Max", [g.op("Sqrt", [sq], "norm.sqrt"), g.const("min_norm", np.array(1e-12, dtype=np.float32))], "norm.c")
+    emb = g.op("Div", [mean, norm], "sentence_embedding")
+
+    x = emb
+    for j, (hw, hb, act) in enumerate(heads):
+        x = g.linear(x, hw, hb, f"head.{j}")
+        if act == "relu":
+            x = g.op("Relu", [x], f"head.{j}.relu")
+    scores = g.op("Sigmoid", [x], "scores")
+    n_labels = heads[-1][0].shape[0]
+
+    dyn = lambda t: helper.make_tensor_value_info(t, TensorProto.INT64, ["batch", "sequence"])  # noqa: E731
+    return g.model(
+        [dyn(ids), dyn(mask), dyn(tt)],
+        [
+            helper.make_tensor_value_info(scores, TensorProto.FLOAT, ["batch", n_labels]),
+            helper.make_tensor_value_info(emb, TensorProto.FLOAT, ["batch", hidden]),
+        ],
+        doc,
+    )
+
+
+def _keras_gates_to_onnx(m, units):
+    """Keras packs LSTM gates as i, f, c, o along the last axis; ONNX wants i, o, f, c."""
+    i, f, c, o = (m[..., k * units : (k + 1) * units] for k in range(4))
+    return np.concatenate([i, o, f, c], axis=-1)
+
+
+def bilstm_classifier(embedding, fwd, bwd, dense1, dense2, doc=""):
+    """`fwd`/`bwd`: (kernel (in, 4H), recurrent (H, 4H), bias (4H)) of the Keras LSTM cells;
+    `dense1`/`dense2`: (kernel (in, out), bias)."""
+    g = _Graph()
+    units = fwd[1].shape[0]
+    W = np.stack([_keras_gates_to_onnx(d[0], units).T for d in (fwd, bwd)])
+    R = np.stack([_keras_gates_to_onnx(d[1], units).T for d in (fwd, bwd)])
+    B = np.stack(
+        [np.concatenate([_keras_gates_to_onnx(d[2], units), np.zeros(4 * units, dtype=np.float32)]) for d in (fwd, bwd)]
+    )
+    emb = g.op("Gather", [g.const("embedding", embedding), "input_ids"], "emb")
+    x = g.op("Transpose", [emb], "emb.tbd", perm=[1, 0, 2])
+    y = g.op(
+        "LSTM",
+        [x, g.const("lstm.W", W), g.const("lstm.R", R), g.const("lstm.B", B)],
+        "lstm.Y",
+        hidden_size=units,
+        direction="bidirectional",
+    )
+    pooled = g.op("ReduceMax", [y], "pool.max", axes=[0], keepdims=0)
+    pooled = g.op("Transpose", [pooled], "pool.bdh", perm=[1, 0, 2])
+    pooled = g.op("Reshape", [pooled, g.const("concat_shape", np.array([0, 2 * units], dtype=np.int64))], "pool.concat")
+    h = g.op("Relu", [g.dense(pooled, dense1[0], dense1[1], "dense")], "dense.relu")
+    scores = g.op("Sigmoid", [g.dense(h, dense2[0], dense2[1], "dense_1")], "scores")
+    return g.model(
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
+        [helper.make_tensor_value_info(scores, TensorProto.FLOAT, ["batch", dense2[0].shape[1]])],
+        doc,
+    )
