@@ -228,12 +228,7 @@ fn run_tokenizer(
             // No tokens (empty text, or only words the vocabulary drops): nothing can score.
             let zero = labels
                 .iter()
-                .map(|c| Match {
-                    start: 0,
-                    end: 0,
-                    category: c.clone(),
-                    score: 0.0,
-                })
+                .map(|c| Match::new(0, 0, c.clone(), 0.0))
                 .collect();
             job.reply.send(Ok(zero));
             continue;
