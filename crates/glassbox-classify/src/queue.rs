@@ -70,7 +70,9 @@ impl Request {
                 .labels
                 .iter()
                 .zip(&st.best)
-                .map(|(c, &(score, start, end))| Match::new(start, end, c.clone(), score.clamp(0.0, 1.0)))
+                .map(|(c, &(score, start, end))| {
+                    Match::new(start, end, c.clone(), score.clamp(0.0, 1.0))
+                })
                 .collect();
             self.reply.send(Ok(matches));
         }

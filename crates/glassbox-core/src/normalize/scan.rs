@@ -62,11 +62,16 @@ pub(super) fn normalize_prefix(
             let start = pos;
             let (run_end, last_start) = simple_run(text, pos);
             let stop = text[run_end..].chars().next();
+            // A run ending in ASCII whitespace or punctuation that composes with nothing is final
+            // as it is: a combining mark after it starts a segment of its own (see `detached`),
+            // so ordinary prose streamed word by word is never held back by the normaliser.
+            let last_detached = text[last_start..].chars().next().is_some_and(detached);
             let copy_end = match stop {
                 _ if run_end == start => start, // not simple: a segment starts here
                 Some(c) if boundary_before(c) => run_end,
+                Some(_) if last_detached => run_end,
                 Some(_) => last_start,
-                None if eos => run_end,
+                None if eos || last_detached => run_end,
                 None => last_start,
             };
             out.push_str(&text[pos..copy_end]);
@@ -94,6 +99,15 @@ pub(super) fn normalize_prefix(
         }
     }
     pos
+}
+
+/// ASCII characters no combining mark composes with: whitespace and punctuation other than
+/// `<`, `=` and `>` (which compose with U+0338). A combining mark after one of them does not
+/// attach to it; it starts its own segment. NFKC gives the same text either way (nothing
+/// composes), and the rule depends only on the previous character, so whole-text and
+/// streaming normalisation still agree.
+pub(super) fn detached(c: char) -> bool {
+    c.is_ascii() && !c.is_ascii_alphanumeric() && !matches!(c, '<' | '=' | '>')
 }
 
 /// Whether `pending`, text a scan stopped at, is a single character that is its own normal form

@@ -75,7 +75,10 @@ impl ClassifiersConfig {
                 return Err((name.clone(), "`window_bytes` must be at least 16".into()));
             }
             if c.window_overlap_bytes >= c.window_bytes {
-                return Err((name.clone(), "`window_overlap_bytes` must be less than `window_bytes`".into()));
+                return Err((
+                    name.clone(),
+                    "`window_overlap_bytes` must be less than `window_bytes`".into(),
+                ));
             }
         }
         Ok(())
