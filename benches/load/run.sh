@@ -5,7 +5,7 @@
 # 127.0.0.1 is targeted. Prints one JSON line per run plus RSS samples; see
 # crates/glassbox/BENCH.md for recorded numbers.
 #
-#   benches/load/run.sh            # SECS=10 RATES="1000 5000"
+#   benches/load/run.sh            # SECS=10 RATES="1000 5000"; NO_BUILD=1 uses what is built
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${SECS:-10}
@@ -13,8 +13,10 @@ RATES=${RATES:-"1000 5000"}
 MOCK=127.0.0.1:${MOCK_PORT:-18001}
 PROXY=127.0.0.1:${PROXY_PORT:-18080}
 
-cargo build --release -q -p glassbox --bin glassbox
-cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
+if [ -z "${NO_BUILD:-}" ]; then
+  cargo build --release -q -p glassbox --bin glassbox
+  cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
+fi
 LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
 BIN=target/release/glassbox
 
@@ -27,6 +29,7 @@ for _ in $(seq 50); do
   curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
+echo "machine load at start: $(uptime)"
 echo "proxy RSS at rest: $(rss $PROXY_PID)"
 for stream in "" "--stream"; do
   for rate in $RATES; do
@@ -48,3 +51,4 @@ if command -v wrk >/dev/null 2>&1; then
   done
 fi
 echo "proxy RSS after: $(rss $PROXY_PID)"
+echo "machine load at end: $(uptime)"

@@ -79,6 +79,9 @@ pub struct RuleSet {
     live: Arc<DFA>,
     caches: CachePool,
     max_len: usize,
+    /// SHA-256 of categories and patterns, computed once at compile time: the audit trail asks
+    /// for it on every decision.
+    digest: String,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -164,6 +167,7 @@ impl RuleSet {
         let live = Arc::new(live);
         let for_pool = Arc::clone(&live);
         let caches: CachePool = Pool::new(Box::new(move || for_pool.create_cache()));
+        let digest = rules_digest(&rules, &categories);
         Ok(RuleSet {
             name,
             rules,
@@ -174,6 +178,7 @@ impl RuleSet {
             live,
             caches,
             max_len,
+            digest,
         })
     }
 
@@ -303,16 +308,21 @@ impl Detector for RuleSet {
     }
 
     fn digest(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        for (rule, cat) in self.rules.iter().zip(&self.categories) {
-            h.update(cat.as_str().as_bytes());
-            h.update([0]);
-            h.update(rule.pattern.as_bytes());
-            h.update([0]);
-        }
-        hex::encode(h.finalize())
+        self.digest.clone()
     }
+}
+
+/// SHA-256 over each rule's category and pattern, NUL-separated, hex.
+fn rules_digest(rules: &[Rule], categories: &[Category]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for (rule, cat) in rules.iter().zip(categories) {
+        h.update(cat.as_str().as_bytes());
+        h.update([0]);
+        h.update(rule.pattern.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
 }
 
 #[cfg(test)]

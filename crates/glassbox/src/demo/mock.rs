@@ -229,6 +229,8 @@ impl MockUpstream {
             .unwrap_or_else(|_| ([127, 0, 0, 1], 0).into());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            let listener =
+                axum::serve::ListenerExt::tap_io(listener, crate::proxy::server::set_nodelay);
             let _ = axum::serve(listener, router())
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;

@@ -17,11 +17,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use glassbox_core::audit::{AuditSink, ContentDigester, DecisionEvent, Direction};
+use glassbox_core::Action;
 
 /// Latency buckets, seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -39,32 +40,203 @@ struct Histogram {
     count: u64,
 }
 
-impl Histogram {
-    fn observe(&mut self, buckets: &[f64], v: f64) {
-        if self.counts.is_empty() {
-            self.counts = vec![0; buckets.len()];
-        }
-        for (i, b) in buckets.iter().enumerate() {
-            if v <= *b {
-                self.counts[i] += 1;
-            }
-        }
-        self.sum += v;
-        self.count += 1;
-    }
-}
-
 type Labels = Vec<(&'static str, String)>;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Store {
     counters: BTreeMap<&'static str, BTreeMap<Labels, u64>>,
     histograms: BTreeMap<&'static str, BTreeMap<Labels, Histogram>>,
 }
 
+/// A histogram updated without a lock (per-bucket counts, not cumulative; the exposition
+/// adds them up).
+#[derive(Debug)]
+struct AtomicHistogram {
+    buckets: &'static [f64],
+    counts: Box<[AtomicU64]>,
+    /// The sum, as `f64` bits.
+    sum: AtomicU64,
+    count: AtomicU64,
+}
+
+impl AtomicHistogram {
+    fn new(buckets: &'static [f64]) -> Self {
+        AtomicHistogram {
+            buckets,
+            counts: buckets.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum: AtomicU64::new(0f64.to_bits()),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, v: f64) {
+        if let Some(i) = self.buckets.iter().position(|b| v <= *b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        let _ = self
+            .sum
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                Some((f64::from_bits(bits) + v).to_bits())
+            });
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The cumulative form the exposition writes.
+    fn snapshot(&self) -> Histogram {
+        let mut acc = 0;
+        let counts = self
+            .counts
+            .iter()
+            .map(|c| {
+                acc += c.load(Ordering::Relaxed);
+                acc
+            })
+            .collect();
+        Histogram {
+            counts,
+            sum: f64::from_bits(self.sum.load(Ordering::Relaxed)),
+            count: self.count.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The series every request touches, by route: a status table and a duration histogram,
+/// found under a read lock and updated with atomics (no allocation once the route is known).
+#[derive(Debug)]
+struct RouteSeries {
+    /// Answers by status code 100..=999 (index `status - 100`).
+    statuses: Box<[AtomicU64]>,
+    duration: AtomicHistogram,
+}
+
+impl RouteSeries {
+    fn new() -> Self {
+        RouteSeries {
+            statuses: (100..1000).map(|_| AtomicU64::new(0)).collect(),
+            duration: AtomicHistogram::new(LATENCY_BUCKETS),
+        }
+    }
+}
+
+const DIRECTIONS: [Direction; 4] = [
+    Direction::Request,
+    Direction::Response,
+    Direction::Scan,
+    Direction::ModelCheck,
+];
+const VERDICTS: [Action; 4] = [Action::Allow, Action::Annotate, Action::Mask, Action::Block];
+
+fn direction_name(d: Direction) -> &'static str {
+    match d {
+        Direction::Request => "request",
+        Direction::Response => "response",
+        Direction::Scan => "scan",
+        Direction::ModelCheck => "model_check",
+    }
+}
+
+/// The lock-free per-request series.
+#[derive(Debug)]
+struct Hot {
+    routes: RwLock<BTreeMap<Box<str>, Arc<RouteSeries>>>,
+    upstreams: RwLock<BTreeMap<Box<str>, Arc<AtomicHistogram>>>,
+    /// `glassbox_decisions_total`, by direction and verdict (indexes into the tables above).
+    decisions: [[AtomicU64; 4]; 4],
+    holdback: AtomicHistogram,
+}
+
+impl Default for Hot {
+    fn default() -> Self {
+        Hot {
+            routes: RwLock::default(),
+            upstreams: RwLock::default(),
+            decisions: Default::default(),
+            holdback: AtomicHistogram::new(HOLDBACK_BUCKETS),
+        }
+    }
+}
+
+/// The entry for `key`, made on first use (a read lock otherwise).
+fn series<T>(
+    map: &RwLock<BTreeMap<Box<str>, Arc<T>>>,
+    key: &str,
+    new: impl FnOnce() -> T,
+) -> Arc<T> {
+    if let Ok(m) = map.read() {
+        if let Some(s) = m.get(key) {
+            return Arc::clone(s);
+        }
+    }
+    let mut m = match map.write() {
+        Ok(m) => m,
+        Err(p) => p.into_inner(),
+    };
+    Arc::clone(m.entry(key.into()).or_insert_with(|| Arc::new(new())))
+}
+
+fn read<T>(map: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    match map.read() {
+        Ok(m) => m,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Hot {
+    /// Adds the hot series to a snapshot of the store, in its label form.
+    fn fold_into(&self, s: &mut Store) {
+        for (route, r) in read(&self.routes).iter() {
+            let total = s.counters.entry("glassbox_requests_total").or_default();
+            for (i, c) in r.statuses.iter().enumerate() {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    let labels = vec![
+                        ("route", route.to_string()),
+                        ("status", (i + 100).to_string()),
+                    ];
+                    *total.entry(labels).or_default() += n;
+                }
+            }
+            s.histograms
+                .entry("glassbox_request_duration_seconds")
+                .or_default()
+                .insert(vec![("route", route.to_string())], r.duration.snapshot());
+        }
+        for (upstream, h) in read(&self.upstreams).iter() {
+            s.histograms
+                .entry("glassbox_upstream_latency_seconds")
+                .or_default()
+                .insert(vec![("upstream", upstream.to_string())], h.snapshot());
+        }
+        for (d, row) in DIRECTIONS.iter().zip(&self.decisions) {
+            for (v, c) in VERDICTS.iter().zip(row) {
+                let n = c.load(Ordering::Relaxed);
+                if n > 0 {
+                    let labels = vec![
+                        ("direction", direction_name(*d).to_string()),
+                        ("verdict", v.as_str().to_string()),
+                    ];
+                    *s.counters
+                        .entry("glassbox_decisions_total")
+                        .or_default()
+                        .entry(labels)
+                        .or_default() += n;
+                }
+            }
+        }
+        if self.holdback.count.load(Ordering::Relaxed) > 0 {
+            s.histograms
+                .entry("glassbox_holdback_bytes")
+                .or_default()
+                .insert(Vec::new(), self.holdback.snapshot());
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Inner {
+    /// Rare series (errors, findings, reloads), by label set.
     store: Mutex<Store>,
+    hot: Hot,
     in_flight: AtomicI64,
 }
 
@@ -138,40 +310,31 @@ impl Metrics {
         }
     }
 
-    fn observe(&self, name: &'static str, labels: Labels, buckets: &[f64], v: f64) {
-        if let Ok(mut s) = self.inner.store.lock() {
-            s.histograms
-                .entry(name)
-                .or_default()
-                .entry(labels)
-                .or_default()
-                .observe(buckets, v);
-        }
+    /// The store with the hot series folded in: what the exposition and [`Metrics::counter`]
+    /// read.
+    fn snapshot(&self) -> Store {
+        let mut s = match self.inner.store.lock() {
+            Ok(s) => s.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        self.inner.hot.fold_into(&mut s);
+        s
     }
 
     /// A request answered.
     pub fn request(&self, route: &str, status: u16, elapsed: Duration) {
-        self.add(
-            "glassbox_requests_total",
-            vec![("route", route.to_string()), ("status", status.to_string())],
-            1,
-        );
-        self.observe(
-            "glassbox_request_duration_seconds",
-            vec![("route", route.to_string())],
-            LATENCY_BUCKETS,
-            elapsed.as_secs_f64(),
-        );
+        let r = series(&self.inner.hot.routes, route, RouteSeries::new);
+        let i = usize::from(status.clamp(100, 999) - 100);
+        r.statuses[i].fetch_add(1, Ordering::Relaxed);
+        r.duration.observe(elapsed.as_secs_f64());
     }
 
     /// Upstream time to response head.
     pub fn upstream_latency(&self, upstream: &str, elapsed: Duration) {
-        self.observe(
-            "glassbox_upstream_latency_seconds",
-            vec![("upstream", upstream.to_string())],
-            LATENCY_BUCKETS,
-            elapsed.as_secs_f64(),
-        );
+        series(&self.inner.hot.upstreams, upstream, || {
+            AtomicHistogram::new(LATENCY_BUCKETS)
+        })
+        .observe(elapsed.as_secs_f64());
     }
 
     /// An upstream failure.
@@ -198,20 +361,11 @@ impl Metrics {
 
     /// Counts a decision event: verdict, findings, hold-back, fail-opens.
     pub fn decision(&self, e: &DecisionEvent) {
-        let direction = match e.direction {
-            Direction::Request => "request",
-            Direction::Response => "response",
-            Direction::Scan => "scan",
-            Direction::ModelCheck => "model_check",
-        };
-        self.add(
-            "glassbox_decisions_total",
-            vec![
-                ("direction", direction.to_string()),
-                ("verdict", e.verdict.as_str().to_string()),
-            ],
-            1,
-        );
+        let d = DIRECTIONS.iter().position(|d| *d == e.direction);
+        let v = VERDICTS.iter().position(|v| *v == e.verdict);
+        if let (Some(d), Some(v)) = (d, v) {
+            self.inner.hot.decisions[d][v].fetch_add(1, Ordering::Relaxed);
+        }
         for f in &e.findings {
             self.add(
                 "glassbox_findings_total",
@@ -230,12 +384,10 @@ impl Metrics {
             );
         }
         if e.direction == Direction::Response && e.coverage.bytes_screened > 0 {
-            self.observe(
-                "glassbox_holdback_bytes",
-                Vec::new(),
-                HOLDBACK_BUCKETS,
-                e.coverage.max_holdback as f64,
-            );
+            self.inner
+                .hot
+                .holdback
+                .observe(e.coverage.max_holdback as f64);
         }
     }
 
@@ -247,9 +399,7 @@ impl Metrics {
 
     /// A counter's value (tests and the demo).
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
-        let Ok(s) = self.inner.store.lock() else {
-            return 0;
-        };
+        let s = self.snapshot();
         s.counters
             .get(name)
             .map(|m| {
@@ -268,9 +418,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let Ok(s) = self.inner.store.lock() else {
-            return out;
-        };
+        let s = self.snapshot();
         for (name, kind, help) in HELP {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             if let Some(series) = s.counters.get(name) {
@@ -387,6 +535,7 @@ impl AuditSink for MeteredSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glassbox_core::audit::FindingRecord;
 
     #[test]
     fn exposition_has_counters_histograms_and_escapes() {
@@ -413,5 +562,72 @@ mod tests {
         assert!(m.render().contains("glassbox_in_flight_requests 1"));
         drop(g);
         assert!(m.render().contains("glassbox_in_flight_requests 0"));
+    }
+
+    fn event(direction: Direction, verdict: Action, holdback: u64) -> DecisionEvent {
+        DecisionEvent {
+            request_id: "r".into(),
+            route: "/v1/chat/completions".into(),
+            direction,
+            tenant: None,
+            model: None,
+            model_licence: None,
+            policy_id: "p".into(),
+            policy_sha256: "s".into(),
+            detectors: Vec::new(),
+            findings: vec![FindingRecord {
+                category: "pii.email".into(),
+                action: verdict,
+                detector: "pii".into(),
+                start: 0,
+                len: 3,
+                score: 1.0,
+            }],
+            verdict,
+            content_digests: Vec::new(),
+            coverage: glassbox_core::audit::Coverage {
+                bytes_screened: 10,
+                max_holdback: holdback,
+                ..Default::default()
+            },
+            fail_open: Vec::new(),
+            outcome: glassbox_core::audit::Outcome::Completed,
+            raw_content: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn decisions_upstream_latency_and_holdback_are_exposed() {
+        let m = Metrics::new();
+        for (direction, verdict, holdback) in [
+            (Direction::Request, Action::Allow, 0),
+            (Direction::Request, Action::Allow, 0),
+            (Direction::Response, Action::Mask, 20),
+            (Direction::ModelCheck, Action::Block, 0),
+        ] {
+            m.decision(&event(direction, verdict, holdback));
+        }
+        m.upstream_latency("default", Duration::from_micros(700));
+        m.request("/v1/*", 502, Duration::from_millis(2));
+        let text = m.render();
+        for line in [
+            "glassbox_decisions_total{direction=\"request\",verdict=\"allow\"} 2",
+            "glassbox_decisions_total{direction=\"response\",verdict=\"mask\"} 1",
+            "glassbox_decisions_total{direction=\"model_check\",verdict=\"block\"} 1",
+            "glassbox_findings_total{category=\"pii.email\",action=\"allow\"} 2",
+            "glassbox_upstream_latency_seconds_bucket{upstream=\"default\",le=\"0.0005\"} 0",
+            "glassbox_upstream_latency_seconds_bucket{upstream=\"default\",le=\"0.001\"} 1",
+            "glassbox_upstream_latency_seconds_count{upstream=\"default\"} 1",
+            "glassbox_holdback_bytes_bucket{le=\"16\"} 0",
+            "glassbox_holdback_bytes_bucket{le=\"32\"} 1",
+            "glassbox_requests_total{route=\"/v1/*\",status=\"502\"} 1",
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
+        assert!(!text.contains("verdict=\"annotate\""));
+        assert_eq!(
+            m.counter("glassbox_decisions_total", &[("direction", "request")]),
+            2
+        );
     }
 }

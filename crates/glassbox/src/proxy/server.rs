@@ -46,8 +46,8 @@ pub struct Route {
 /// The route table: exact paths, then prefixes longest first.
 #[derive(Debug, Clone, Default)]
 pub struct Routes {
-    exact: HashMap<String, Route>,
-    prefixes: Vec<(String, Route)>,
+    exact: HashMap<String, Arc<Route>>,
+    prefixes: Vec<(String, Arc<Route>)>,
 }
 
 impl Routes {
@@ -66,7 +66,7 @@ impl Routes {
                 .cloned()
                 .ok_or_else(|| format!("route `{}`: no upstream `{}`", r.path, r.upstream))?;
             let screenable = SCREENED_PATHS.contains(&r.path.as_str());
-            let route = Route {
+            let route = Arc::new(Route {
                 pattern: r.path.as_str().into(),
                 api: if r.path.starts_with("/v1/messages") {
                     ApiKind::Anthropic
@@ -75,7 +75,7 @@ impl Routes {
                 },
                 upstream,
                 screen: r.screen.unwrap_or(screenable),
-            };
+            });
             match r.path.strip_suffix('*') {
                 Some(prefix) => table.prefixes.push((prefix.to_string(), route)),
                 None => {
@@ -88,7 +88,7 @@ impl Routes {
     }
 
     /// The route for a path.
-    pub fn find(&self, path: &str) -> Option<&Route> {
+    pub fn find(&self, path: &str) -> Option<&Arc<Route>> {
         self.exact.get(path).or_else(|| {
             self.prefixes
                 .iter()
@@ -296,15 +296,16 @@ async fn proxy(
             id
         }
     };
-    let path = parts.uri.path().to_string();
-    let span = tracing::info_span!(
+    // Per-request logs are at debug level: at the default `info` the hot path formats nothing
+    // (refusals and upstream failures are still logged, with the request id).
+    let span = tracing::debug_span!(
         "request",
         request_id = %request_id.to_str().unwrap_or("?"),
         method = %parts.method,
-        path = %path,
+        path = %parts.uri.path(),
     );
-    let _enter = span.enter();
-    let Some(route) = state.routes.find(&path).cloned() else {
+    let Some(route) = state.routes.find(parts.uri.path()).cloned() else {
+        let path = parts.uri.path();
         let e = ApiError::new(
             StatusCode::NOT_FOUND,
             format!(
@@ -313,15 +314,20 @@ async fn proxy(
             ),
         );
         state.metrics.request("unrouted", 404, started.elapsed());
-        tracing::info!(status = 404, "no route");
-        return e.response(ApiKind::of_path(&path), Some(&request_id));
+        let _g = span.enter();
+        tracing::info!(
+            request_id = request_id.to_str().unwrap_or("?"),
+            path,
+            status = 404,
+            "no route"
+        );
+        return e.response(ApiKind::of_path(path), Some(&request_id));
     };
-    drop(_enter);
     let res = handle(&state, &route, parts, body, &request_id)
         .await
         .unwrap_or_else(|e| {
             let _g = span.enter();
-            tracing::info!(status = e.status.as_u16(), error = %e.message, "refused");
+            tracing::info!(request_id = request_id.to_str().unwrap_or("?"), status = e.status.as_u16(), error = %e.message, "refused");
             e.response(route.api, Some(&request_id))
         });
     let status = res.status().as_u16();
@@ -329,7 +335,7 @@ async fn proxy(
         .metrics
         .request(&route.pattern, status, started.elapsed());
     let _g = span.enter();
-    tracing::info!(
+    tracing::debug!(
         status,
         route = %route.pattern,
         upstream = %route.upstream.name,
@@ -342,7 +348,7 @@ async fn proxy(
 
 async fn handle(
     state: &AppState,
-    route: &Route,
+    route: &Arc<Route>,
     mut parts: http::request::Parts,
     body: Body,
     request_id: &HeaderValue,
@@ -375,10 +381,8 @@ async fn handle(
     parts.headers.insert(REQUEST_ID, request_id.clone());
     let mut req = Request::from_parts(parts, Full::new(bytes));
     req.extensions_mut().insert(Target {
-        upstream: route.upstream.clone(),
+        route: Arc::clone(route),
         strip_auth: state.auth.enabled(),
-        screened: route.screen,
-        api: route.api,
         metrics: state.metrics.clone(),
     });
     req.extensions_mut().insert(caller);
@@ -409,10 +413,8 @@ fn too_large(len: u64, max: usize) -> ApiError {
 /// Where a request goes; attached as a request extension for [`Forward`].
 #[derive(Debug, Clone)]
 pub struct Target {
-    upstream: Upstream,
+    route: Arc<Route>,
     strip_auth: bool,
-    screened: bool,
-    api: ApiKind,
     metrics: Metrics,
 }
 
@@ -460,22 +462,22 @@ impl Forward {
             return Ok(e.response(ApiKind::Openai, None));
         };
         let request_id = req.headers().get(REQUEST_ID).cloned();
-        match target
-            .upstream
-            .forward(
-                req,
-                target.strip_auth,
-                target.screened,
-                target.api,
-                &target.metrics,
-            )
+        let Route {
+            upstream,
+            screen: screened,
+            api,
+            ..
+        } = &*target.route;
+        let (screened, api) = (*screened, *api);
+        match upstream
+            .forward(req, target.strip_auth, screened, api, &target.metrics)
             .await
         {
             Ok(res) => {
                 let (parts, body) = res.into_parts();
-                if target.screened && parts.status.is_success() {
-                    if let Some(e) = unexpected_content_type(&parts.headers, &target.upstream) {
-                        return Ok(e.response(target.api, request_id.as_ref()));
+                if screened && parts.status.is_success() {
+                    if let Some(e) = unexpected_content_type(&parts.headers, upstream) {
+                        return Ok(e.response(api, request_id.as_ref()));
                     }
                 }
                 if parts.status.is_server_error() && !is_json(&parts.headers) {
@@ -483,17 +485,17 @@ impl Forward {
                         StatusCode::BAD_GATEWAY,
                         format!(
                             "upstream `{}` failed with {} and a non-JSON body",
-                            target.upstream.name, parts.status
+                            upstream.name, parts.status
                         ),
                     );
-                    return Ok(e.response(target.api, request_id.as_ref()));
+                    return Ok(e.response(api, request_id.as_ref()));
                 }
                 Ok(Response::from_parts(parts, Body::new(body)))
             }
             Err(e) => {
                 let e = e.api_error();
-                tracing::warn!(upstream = %target.upstream.name, error = %e.message, "upstream failed");
-                Ok(e.response(target.api, request_id.as_ref()))
+                tracing::warn!(request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("?"), upstream = %upstream.name, error = %e.message, "upstream failed");
+                Ok(e.response(api, request_id.as_ref()))
             }
         }
     }
@@ -574,11 +576,21 @@ impl Running {
     }
 }
 
+/// Turns off Nagle's algorithm on an accepted connection: streamed answers are written event
+/// by event, and without this each small write after the first waits for the client's
+/// (delayed) ACK.
+pub fn set_nodelay(stream: &mut tokio::net::TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY on an accepted connection");
+    }
+}
+
 /// Serves `state` on `listener` until [`Running::shutdown`].
 pub fn spawn(listener: TcpListener, state: AppState) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state);
+    let listener = axum::serve::ListenerExt::tap_io(listener, set_nodelay);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

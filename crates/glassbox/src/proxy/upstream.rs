@@ -136,6 +136,25 @@ impl Upstream {
         self.base.to_string()
     }
 
+    /// The full URI for a client's path and query. Without a base path the client's (already
+    /// parsed) path and query is reused as is: no formatting or re-parsing per request.
+    fn target_of(&self, pq: Option<&http::uri::PathAndQuery>) -> Result<Uri, ApiError> {
+        let base_path = self.base.path().trim_end_matches('/');
+        match pq {
+            Some(pq) if base_path.is_empty() => {
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(http::uri::Scheme::HTTP);
+                parts.authority = self.base.authority().cloned();
+                parts.path_and_query = Some(pq.clone());
+                Uri::from_parts(parts).map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, format!("bad request path: {e}"))
+                })
+            }
+            Some(pq) => self.target(pq.as_str()),
+            None => self.target("/"),
+        }
+    }
+
     /// The full URI for a client path and query.
     fn target(&self, path_and_query: &str) -> Result<Uri, ApiError> {
         let base_path = self.base.path().trim_end_matches('/');
@@ -166,12 +185,9 @@ impl Upstream {
         metrics: &Metrics,
     ) -> Result<Response<UpstreamBody>, ApiErrorOr> {
         let (mut parts, body) = req.into_parts();
-        let pq = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_else(|| "/".into());
-        parts.uri = self.target(&pq).map_err(ApiErrorOr::Api)?;
+        parts.uri = self
+            .target_of(parts.uri.path_and_query())
+            .map_err(ApiErrorOr::Api)?;
         clean_request_headers(&mut parts.headers, strip_auth);
         for (k, v) in &self.headers {
             parts.headers.insert(k.clone(), v.clone());
