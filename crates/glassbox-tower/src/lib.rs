@@ -3,10 +3,12 @@
 
 mod api;
 mod body;
+mod chunk;
 mod future;
 pub mod hooks;
 mod json_span;
 mod layer;
+mod logprobs;
 mod record;
 mod service;
 mod sse;

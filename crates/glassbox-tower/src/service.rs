@@ -418,6 +418,7 @@ where
     let mut raw: BTreeMap<String, String> = BTreeMap::new();
     let wants_raw = ex.sink.wants_raw_content();
     let mut edits = Vec::new();
+    let mut released = Vec::new();
     for (part, field) in response_texts(ex.api, &json) {
         let d = digests
             .entry(part.clone())
@@ -430,15 +431,21 @@ where
         report.findings(&outcome.findings, 0);
         report.failures(&outcome.failures);
         report.coverage.bytes_screened += field.text.len() as u64;
+        let mut out_text = None;
         if outcome.verdict >= Action::Mask {
             let masked = outcome.masked(&field.text);
             if masked != field.text {
                 if let Some(span) = locate(text, &field.path) {
                     edits.push((span, quote(&masked)));
                 }
+                out_text = Some(masked);
             }
         }
+        released.push((field.path, out_text.unwrap_or(field.text)));
     }
+    edits.extend(crate::logprobs::answer_edits(
+        ex.api, text, &json, &released,
+    ));
     report
         .digests
         .extend(digests.into_values().filter_map(PartDigest::finish));

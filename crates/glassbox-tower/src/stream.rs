@@ -23,10 +23,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use glassbox_core::{AuditSink, Engine, StreamChunk, StreamScanner};
+use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
 use crate::api::{ErrorKind, TEXT_FIELDS};
+use crate::chunk::{Choice, Chunk};
 use crate::json_span::{locate, quote, splice, Path, Seg};
+use crate::logprobs;
 use crate::record::{PartDigest, Report};
 use crate::sse::{write_event, SseEvent, SseParser};
 use crate::Api;
@@ -214,15 +217,19 @@ impl StreamScreen {
                 }
                 continue;
             }
+            if let Api::ChatCompletions | Api::Completions = self.api {
+                self.openai(&ev, data, out);
+                continue;
+            }
             let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
                 // Not JSON: carries no text any SDK would read; passed on as it is.
                 out.extend_from_slice(&ev.raw);
                 continue;
             };
-            match self.api {
-                Api::ChatCompletions | Api::Completions => self.openai(&ev, data, &v, out),
-                Api::Messages => self.anthropic(&ev, data, &v, out),
-                Api::Responses => self.responses(&ev, data, &v, out),
+            if self.api == Api::Messages {
+                self.anthropic(&ev, data, &v, out);
+            } else {
+                self.responses(&ev, data, &v, out);
             }
         }
     }
@@ -338,9 +345,26 @@ impl StreamScreen {
 
     // === OpenAI Chat Completions / Completions ===
 
-    fn openai(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
-        let Some(Value::Array(choices)) = v.get("choices") else {
-            if v.contains_key("error") {
+    fn openai(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) {
+        if !data.trim_start().starts_with('{') {
+            // Not a JSON object: carries no text any SDK would read; passed on as it is.
+            out.extend_from_slice(&ev.raw);
+            return;
+        }
+        let chunk = match serde_json::from_str::<Chunk<'_>>(data) {
+            Ok(c) => c,
+            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
+                // JSON the SDKs read, but not one reading of it (a repeated member).
+                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
+                return;
+            }
+            Err(_) => {
+                out.extend_from_slice(&ev.raw);
+                return;
+            }
+        };
+        let Some(choices) = chunk.choices.0 else {
+            if chunk.error.0 {
                 // The upstream's own error event: nothing more will be screened.
                 self.flush_all(out);
             }
@@ -351,42 +375,46 @@ impl StreamScreen {
             }
             return;
         };
+        // Synthesised chunks take their top-level fields from this chunk.
         self.last_chunk.clear();
         self.last_chunk.push_str(data);
         let mut before = Vec::new();
         let mut edits: Vec<Edit> = Vec::new();
+        let mut extra: Vec<(Path, String)> = Vec::new();
+        let empty = Choice::default();
         for (pos, c) in choices.iter().enumerate() {
-            let idx = c.get("index").and_then(Value::as_u64).unwrap_or(pos as u64);
+            let c = c.0.as_ref().unwrap_or(&empty);
+            let idx = c.index.0.unwrap_or(pos as u64);
             self.choices.entry(idx).or_insert(false);
             let cpath = vec![Seg::Key("choices"), Seg::Idx(pos)];
             let mut fields: Vec<(Key, Path, &str)> = Vec::new();
             if self.api == Api::Completions {
-                if let Some(Value::String(t)) = c.get("text") {
+                if let Some(t) = c.text.0.as_deref() {
                     fields.push((Key::Choice(idx, "text"), with(&cpath, Seg::Key("text")), t));
                 }
-            } else if let Some(delta) = c.get("delta") {
+            } else if let Some(delta) = &c.delta.0 {
                 let dpath = with(&cpath, Seg::Key("delta"));
                 for (field, _) in TEXT_FIELDS {
-                    if let Some(Value::String(t)) = delta.get(*field) {
+                    if let Some(t) = delta.field(field) {
                         fields.push((Key::Choice(idx, field), with(&dpath, Seg::Key(field)), t));
                     }
                 }
-                if let Some(Value::Array(calls)) = delta.get("tool_calls") {
-                    for (j, call) in calls.iter().enumerate() {
-                        let t = call
-                            .get("index")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(j as u64);
-                        if let Some(Value::String(a)) =
-                            call.get("function").and_then(|f| f.get("arguments"))
-                        {
-                            let mut p = with(&dpath, Seg::Key("tool_calls"));
-                            p.extend([Seg::Idx(j), Seg::Key("function"), Seg::Key("arguments")]);
-                            fields.push((Key::Tool(idx, t), p, a));
-                        }
+                for (j, call) in delta.tool_calls.0.iter().flatten().enumerate() {
+                    let Some(call) = &call.0 else { continue };
+                    let t = call.index.0.unwrap_or(j as u64);
+                    if let Some(a) = call
+                        .function
+                        .0
+                        .as_ref()
+                        .and_then(|f| f.arguments.0.as_deref())
+                    {
+                        let mut p = with(&dpath, Seg::Key("tool_calls"));
+                        p.extend([Seg::Idx(j), Seg::Key("function"), Seg::Key("arguments")]);
+                        fields.push((Key::Tool(idx, t), p, a));
                     }
                 }
             }
+            let first_edit = edits.len();
             for (key, path, text) in fields {
                 let released = self.feed_text(&key, text);
                 edits.push(Edit {
@@ -402,8 +430,7 @@ impl StreamScreen {
             if self.blocked {
                 break;
             }
-            let finished = c.get("finish_reason").is_some_and(|f| !f.is_null());
-            if finished {
+            if c.finish_reason.0 {
                 self.choices.insert(idx, true);
                 for key in self.open_keys(|k| k.choice() == Some(idx)) {
                     let rest = self.flush(&key);
@@ -415,11 +442,28 @@ impl StreamScreen {
                     }
                     match edits.iter_mut().find(|e| e.key == key) {
                         Some(e) => e.text.push_str(&rest),
-                        None => before.extend(self.synth_delta(&key, &rest, Some(v))),
+                        None => before.extend(self.synth_delta(&key, &rest, None)),
                     }
                 }
                 if self.blocked {
                     break;
+                }
+            }
+            if c.logprobs.0 {
+                // Token logprobs repeat the text: only tokens released as they are may stay.
+                let lpath = with(&cpath, Seg::Key("logprobs"));
+                if let Some(r) = locate(data, &lpath) {
+                    let lp = serde_json::from_str::<Value>(&data[r]).unwrap_or(Value::Null);
+                    let this = &edits[first_edit..];
+                    let released = |f: &str| {
+                        this.iter()
+                            .find(|e| matches!(e.key, Key::Choice(_, g) if g == f))
+                            .map_or_else(String::new, |e| e.text.clone())
+                    };
+                    let completions = self.api == Api::Completions;
+                    if let Some(json) = logprobs::screen(data, &lpath, &lp, completions, released) {
+                        extra.push((lpath, json));
+                    }
                 }
             }
         }
@@ -428,12 +472,22 @@ impl StreamScreen {
             // Only the released text of this event goes out: fields after the blocking one
             // were never screened.
             for e in edits.iter().filter(|e| !e.text.is_empty()) {
-                out.extend(self.synth_delta(&e.key, &e.text, Some(v)));
+                out.extend(self.synth_delta(&e.key, &e.text, None));
             }
-            out.extend(self.terminal_from(Some(v)));
+            out.extend(self.terminal());
             return;
         }
-        out.extend(self.write(ev, data, edits, Vec::new()));
+        out.extend(self.write(ev, data, edits, extra));
+    }
+
+    /// An event that cannot be screened although the SDKs would read it: the stream ends as
+    /// blocked, recorded as a fail-closed screening failure.
+    fn unscreenable(&mut self, reason: &str, out: &mut Vec<u8>) {
+        tracing::warn!(%reason, "stream event not screened");
+        self.report.failed_closed.push(reason.to_string());
+        self.report.forced_block = true;
+        self.flush_all(out);
+        out.extend(self.terminal());
     }
 
     /// The template for a synthesised chunk: from `v`, else from the last chunk seen.
