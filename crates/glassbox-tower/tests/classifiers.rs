@@ -184,7 +184,7 @@ fn real_engine() -> Option<Engine> {
     Some(base.with_classifiers(set.classifiers()))
 }
 
-const REAL_POLICY: &str = "id: real\nactions:\n  prompt_injection: block\nthresholds:\n  prompt_injection: 0.98\nclassifiers:\n  prompt_injection:\n    model: prompt-injection\n";
+const REAL_POLICY: &str = "id: real\nactions:\n  prompt_injection: block\nthresholds:\n  prompt_injection: 0.98\nclassifiers:\n  prompt_injection:\n    model: prompt-injection\n    responses: false\n";
 
 #[tokio::test]
 async fn injection_is_blocked_with_the_real_model() {
