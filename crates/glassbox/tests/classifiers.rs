@@ -132,7 +132,7 @@ fn scan_with_missing_models_says_how_to_fix_it() {
         &[
             "scan",
             "--policy",
-            &repo("policies/default.yaml"),
+            &repo("policies/misuse-risks.yaml"),
             "--models-dir",
             "/nonexistent/glassbox-models",
         ],
@@ -161,7 +161,7 @@ fn real_models() -> bool {
 }
 
 #[test]
-fn scan_with_the_default_policy_blocks_an_injection() {
+fn scan_with_a_classifier_policy_blocks_an_injection() {
     if !real_models() {
         return;
     }
@@ -171,7 +171,7 @@ fn scan_with_the_default_policy_blocks_an_injection() {
         r#"{"id": "ok", "text": "What is the capital of France?", "chunks": [5]}"#,
         "\n"
     );
-    let default = repo("policies/default.yaml");
+    let default = repo("policies/misuse-risks.yaml");
     for stream in [false, true] {
         let mut args = vec!["scan", "--jsonl", "--policy", &default];
         if stream {
