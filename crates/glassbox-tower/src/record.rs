@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use glassbox_core::audit::{
-    ContentDigest, ContentDigester, Coverage, DecisionEvent, DetectorDigest, Direction, FailOpen,
-    FindingRecord, Outcome,
+    ContentDigest, ContentDigester, Coverage, DecisionEvent, Direction, FailOpen, FindingRecord,
+    Outcome,
 };
 use glassbox_core::engine::Failure;
 use glassbox_core::{Action, AuditSink, Engine, Finding, StreamScanner};
@@ -49,15 +49,7 @@ impl Exchange {
             model_licence: self.licence.clone(),
             policy_id: policy.id.clone(),
             policy_sha256: policy.sha256.clone(),
-            detectors: self
-                .engine
-                .detectors()
-                .iter()
-                .map(|d| DetectorDigest {
-                    name: d.name().to_string(),
-                    digest: d.digest(),
-                })
-                .collect(),
+            detectors: self.engine.digests(),
             verdict: report.verdict(),
             findings: report.findings,
             content_digests: report.digests,

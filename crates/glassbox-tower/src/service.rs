@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use glassbox_core::audit::{Direction, FailOpen, FindingRecord, Outcome};
-use glassbox_core::{Action, OnError};
+use glassbox_core::{Action, Engine, OnError, ScanOutcome};
 use http::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response};
 use http_body::Body;
@@ -242,7 +243,8 @@ where
         if let Some(r) = raw.as_mut() {
             r.push_str(&field.text);
         }
-        let outcome = ex.engine.scan(&field.text);
+        let outcome =
+            classified_scan(&ex.engine, &field.text, Direction::Request, &mut report).await;
         report.findings(&outcome.findings, base);
         report.failures(&outcome.failures);
         report.coverage.bytes_screened += field.text.len() as u64;
@@ -309,6 +311,26 @@ where
     };
     let res = screen_response(&config, ex.clone(), res).await;
     Ok(with_id(res, &ex.request_id))
+}
+
+/// Screens one whole text with the patterns and the policy's classifiers for `direction`
+/// (prompt injection on requests, toxicity on answers, …); the time the classifiers took goes
+/// into the coverage as `classifier_lag_ms` (the largest over the texts of one decision).
+async fn classified_scan(
+    engine: &Engine,
+    text: &str,
+    direction: Direction,
+    report: &mut Report,
+) -> ScanOutcome {
+    if engine.classifiers_for(direction).is_empty() {
+        return engine.scan(text);
+    }
+    let started = Instant::now();
+    let outcome = engine.scan_classified(text, direction).await;
+    let lag = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let max = &mut report.coverage.classifier_lag_ms;
+    *max = Some(max.map_or(lag, |m| m.max(lag)));
+    outcome
 }
 
 fn with_id<B>(mut res: Response<B>, id: &str) -> Response<B> {
@@ -427,7 +449,8 @@ where
         if wants_raw {
             raw.entry(part).or_default().push_str(&field.text);
         }
-        let outcome = ex.engine.scan(&field.text);
+        let outcome =
+            classified_scan(&ex.engine, &field.text, Direction::Response, &mut report).await;
         report.findings(&outcome.findings, 0);
         report.failures(&outcome.failures);
         report.coverage.bytes_screened += field.text.len() as u64;

@@ -1,9 +1,23 @@
-//! Engine construction: a policy's detectors wired together.
+//! Engine construction: a policy's detectors and classifiers wired together.
+//!
+//! A policy without `classifiers:` needs nothing beyond the binary (no ONNX Runtime at run
+//! time). A policy with classifiers loads their model bundles from the models directory
+//! (`--models-dir`, else `$GLASSBOX_MODELS`, else `./models`) with the ONNX Runtime library of
+//! the [`RuntimeConfig`] (`ORT_DYLIB_PATH` by default). When that fails:
+//! - under `on_error: closed`, start-up fails with an error naming what is missing and how to
+//!   set it up;
+//! - under `on_error: open`, the failure is logged, the classifier is replaced by a stand-in
+//!   that fails every call with the start-up reason, and so every decision the policy makes is
+//!   audited with a fail-open record for it (screening degrades to patterns only).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use glassbox_core::{Detector, Engine, Family, Policy};
+use glassbox_classify::{ClassifierSet, RuntimeConfig};
+use glassbox_core::audit::FailOpen;
+use glassbox_core::classify::ClassifyFuture;
+use glassbox_core::{Classifier, Detector, DetectorError, Engine, Family, Policy};
 
 /// Loads a policy file, or the built-in default policy when `path` is `None`.
 pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
@@ -17,8 +31,49 @@ pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
     }
 }
 
-/// Builds the engine for a policy: the compiled pattern rules, then the other detectors.
+/// Where classifiers come from and how they run.
+#[derive(Debug, Clone, Default)]
+pub struct ClassifierOptions {
+    /// The model bundles directory; `None`: `$GLASSBOX_MODELS`, else `./models`.
+    pub models_dir: Option<PathBuf>,
+    /// ONNX Runtime settings (library, threads, batching).
+    pub runtime: RuntimeConfig,
+}
+
+impl ClassifierOptions {
+    /// The models directory these options resolve to.
+    pub fn models_dir(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(glassbox_classify::default_models_dir)
+    }
+}
+
+/// Builds the engine for a policy with default classifier options (models from
+/// `$GLASSBOX_MODELS`, ONNX Runtime from `ORT_DYLIB_PATH`).
 pub fn engine(policy: Policy) -> anyhow::Result<Engine> {
+    engine_with(policy, &ClassifierOptions::default())
+}
+
+/// Builds the engine for a policy: the compiled pattern rules, the other detectors, then the
+/// policy's classifiers (see the module docs for what happens when they cannot be loaded).
+pub fn engine_with(policy: Policy, options: &ClassifierOptions) -> anyhow::Result<Engine> {
+    let classifiers = if policy.classifiers.0.is_empty() {
+        Vec::new()
+    } else {
+        classifiers(&policy, options)?
+    };
+    let engine = patterns_engine(policy)?;
+    Ok(if classifiers.is_empty() {
+        engine
+    } else {
+        engine.with_classifiers(classifiers)
+    })
+}
+
+/// Builds the engine for a policy's detectors only (patterns, licences), leaving its
+/// classifiers out: for checks that must not need ONNX Runtime.
+pub fn patterns_engine(policy: Policy) -> anyhow::Result<Engine> {
     let mut detectors: Vec<Arc<dyn Detector>> = glassbox_patterns::detectors(&policy)
         .with_context(|| format!("policy `{}`: cannot build pattern detectors", policy.id))?;
     if policy.licenses.enabled && policy.family_enabled(Family::License) {
@@ -28,4 +83,97 @@ pub fn engine(policy: Policy) -> anyhow::Result<Engine> {
         detectors.push(Arc::new(licence));
     }
     Ok(Engine::new(Arc::new(policy), detectors))
+}
+
+/// Checks a policy's classifier bundles without loading ONNX Runtime: each named bundle must
+/// exist in the models directory (its `manifest.yaml`) and serve the classifier it is named
+/// for. Returns one note per bundle that exists but cannot be verified yet (files not built:
+/// set-up has not run); an unknown bundle or one serving another classifier is an error.
+pub fn check_classifier_bundles(
+    policy: &Policy,
+    options: &ClassifierOptions,
+) -> anyhow::Result<Vec<String>> {
+    let dir = options.models_dir();
+    let mut notes = Vec::new();
+    for (name, c) in &policy.classifiers.0 {
+        let manifest = dir.join(&c.model).join("manifest.yaml");
+        if !manifest.is_file() {
+            anyhow::bail!(
+                "policy `{}`: classifier `{name}`: no model bundle `{}` in `{}` ({} is missing)",
+                policy.id,
+                c.model,
+                dir.display(),
+                manifest.display()
+            );
+        }
+        match glassbox_classify::verify_bundle(&dir, &c.model) {
+            Ok(v) if v.manifest.classifier != *name => anyhow::bail!(
+                "policy `{}`: classifier `{name}`: model bundle `{}` serves `{}`, not `{name}`",
+                policy.id,
+                c.model,
+                v.manifest.classifier
+            ),
+            Ok(_) => {}
+            Err(e) => notes.push(format!("classifier `{name}`: bundle not verified: {e}")),
+        }
+    }
+    Ok(notes)
+}
+
+/// Loads the policy's classifiers; under `on_error: open` the ones that fail become
+/// [`Unavailable`] stand-ins.
+fn classifiers(
+    policy: &Policy,
+    options: &ClassifierOptions,
+) -> anyhow::Result<Vec<Arc<dyn Classifier>>> {
+    let dir = options.models_dir();
+    let set = ClassifierSet::load_or_degrade(&dir, policy, &options.runtime)
+        .map_err(|e| anyhow::anyhow!(load_error(policy, &dir, &e.to_string())))?;
+    let mut out = set.classifiers();
+    for d in set.degraded() {
+        eprintln!(
+            "glassbox: policy `{}`: classifier `{}` unavailable ({}); on_error: open, so texts pass without it and every decision records a fail-open",
+            policy.id, d.detector, d.reason
+        );
+        out.push(Arc::new(Unavailable(d.clone())));
+    }
+    // Keep the policy's order (names sort in the policy map) whatever failed.
+    out.sort_by(|a, b| a.name().cmp(b.name()));
+    Ok(out)
+}
+
+fn load_error(policy: &Policy, dir: &Path, reason: &str) -> String {
+    let names: Vec<&str> = policy.classifiers.0.keys().map(String::as_str).collect();
+    format!(
+        "policy `{}` enables classifiers ({}) but they cannot be loaded from the models directory `{}`: {reason}\n\
+         To fix it: run `make setup` (or `scripts/setup.sh 40`) to build the model bundles and unpack ONNX Runtime, \
+         then `source scripts/env.sh` (sets ORT_DYLIB_PATH and GLASSBOX_MODELS) or pass --models-dir; \
+         or remove `classifiers:` from the policy; or set `on_error: open` to run without them (audited as fail-open)",
+        policy.id,
+        names.join(", "),
+        dir.display()
+    )
+}
+
+/// A classifier that could not be loaded under `on_error: open`: every call fails with the
+/// start-up reason, so the engine records a fail-open for it in each decision.
+#[derive(Debug)]
+pub struct Unavailable(FailOpen);
+
+impl Classifier for Unavailable {
+    fn name(&self) -> &str {
+        &self.0.detector
+    }
+
+    fn model_digest(&self) -> String {
+        "unavailable".to_string()
+    }
+
+    fn classify(&self, _text: String) -> ClassifyFuture {
+        let error = DetectorError {
+            detector: self.0.detector.clone(),
+            reason: format!("unavailable since start-up: {}", self.0.reason),
+        };
+        Box::pin(std::future::ready(Err(error)))
+    }
 }

@@ -27,15 +27,23 @@ pub fn run(command: PolicyCommand) -> anyhow::Result<u8> {
                 match build::load_policy(Some(&file)).and_then(|p| {
                     let id = p.id.clone();
                     let sha = p.sha256.clone();
-                    build::engine(p).map(|e| (id, sha, e))
+                    let notes =
+                        build::check_classifier_bundles(&p, &build::ClassifierOptions::default())?;
+                    let classifiers = p.classifiers.0.len();
+                    build::patterns_engine(p).map(|e| (id, sha, e, classifiers, notes))
                 }) {
-                    Ok((id, sha, engine)) => println!(
-                        "{}: ok: policy `{id}` (sha256 {}), {} detector(s), max stream hold-back {} bytes",
-                        file.display(),
-                        &sha[..12],
-                        engine.detectors().len(),
-                        engine.max_holdback()
-                    ),
+                    Ok((id, sha, engine, classifiers, notes)) => {
+                        println!(
+                            "{}: ok: policy `{id}` (sha256 {}), {} detector(s), {classifiers} classifier(s), max stream hold-back {} bytes",
+                            file.display(),
+                            &sha[..12],
+                            engine.detectors().len(),
+                            engine.max_holdback()
+                        );
+                        for n in notes {
+                            eprintln!("{}: note: {n}", file.display());
+                        }
+                    }
                     Err(e) => {
                         bad += 1;
                         eprintln!("{e:#}");

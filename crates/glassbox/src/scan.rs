@@ -5,6 +5,11 @@
 //! `--stream`, each text goes through the streaming path, cut at the row's `"chunks"` byte
 //! offsets, and the streamed findings are checked against the whole-text findings.
 //!
+//! When the policy enables classifiers (`classifiers:`), each text is also classified as a whole
+//! (direction `scan`; models from `--models-dir`, else `$GLASSBOX_MODELS`). Classifiers see
+//! whole texts only, so the `--stream` self-check compares the pattern findings of the two
+//! paths; the classifier findings are reported with the rest.
+//!
 //! Exit codes: 0 clean, 1 a verdict at or above `--fail-on`, 2 a usage or input error (each bad
 //! input is reported on stderr with its file, line and reason; the other inputs are still
 //! processed).
@@ -14,6 +19,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use glassbox_classify::block_on;
 use glassbox_core::audit::{
     ContentDigest, Coverage, DecisionEvent, Direction, FailOpen, FindingRecord, Outcome,
 };
@@ -34,6 +40,10 @@ pub struct ScanArgs {
     /// Policy file (the built-in default policy when absent).
     #[arg(long, env = "GLASSBOX_POLICY")]
     pub policy: Option<PathBuf>,
+    /// Model bundles directory for the policy's classifiers (default: `$GLASSBOX_MODELS`, else
+    /// `./models`).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
     /// Screen through the streaming path, cut at each row's `chunks` offsets.
     #[arg(long, env = "GLASSBOX_STREAM")]
     pub stream: bool,
@@ -102,7 +112,11 @@ impl Scanner {
         text: &str,
         chunks: Option<&[usize]>,
     ) -> anyhow::Result<()> {
-        let whole = self.engine.scan(text);
+        let whole = if self.engine.classifiers().is_empty() {
+            self.engine.scan(text)
+        } else {
+            block_on(self.engine.scan_classified(text, Direction::Scan))
+        };
         let (findings, masked) = if self.stream {
             let cuts = chunks.unwrap_or(&[]);
             if let Some(bad) = check_chunks(cuts, text.len()) {
@@ -120,7 +134,18 @@ impl Scanner {
             let masked = whole.masked(text);
             (whole.findings.clone(), masked)
         };
-        if self.stream && findings != whole.findings {
+        // Classifiers see whole texts only: the streaming self-check compares pattern findings.
+        let classified = |f: &&Finding| {
+            self.engine
+                .classifiers()
+                .iter()
+                .any(|c| c.name() == f.detector)
+        };
+        if self.stream
+            && findings
+                .iter()
+                .ne(whole.findings.iter().filter(|f| !classified(f)))
+        {
             // The streaming path must agree with the whole text; say so loudly if not.
             anyhow::bail!("{origin}: streamed findings differ from whole-text findings (a glassbox bug; please report it with this input)");
         }
@@ -139,6 +164,21 @@ impl Scanner {
         if let Some(sink) = &self.audit {
             sink.record(self.event(id, text, &whole));
         }
+        // The reported findings: the streamed pattern findings plus the whole-text classifier ones.
+        let findings = if self.stream && !self.engine.classifiers().is_empty() {
+            let mut all = findings;
+            all.extend(whole.findings.iter().filter(|f| classified(f)).cloned());
+            all.sort_by(|a, b| {
+                (a.start, std::cmp::Reverse(a.end), a.category.as_str()).cmp(&(
+                    b.start,
+                    std::cmp::Reverse(b.end),
+                    b.category.as_str(),
+                ))
+            });
+            all
+        } else {
+            findings
+        };
         let show_masked = findings.iter().any(|f| f.action >= Action::Mask);
         let row = Verdict {
             id,
@@ -250,7 +290,11 @@ fn check_chunks(cuts: &[usize], len: usize) -> Option<String> {
 /// Runs `glassbox scan`.
 pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let policy = build::load_policy(args.policy.as_deref())?;
-    let engine = build::engine(policy)?;
+    let options = build::ClassifierOptions {
+        models_dir: args.models_dir.clone(),
+        ..build::ClassifierOptions::default()
+    };
+    let engine = build::engine_with(policy, &options)?;
     let audit = match &args.audit {
         None => None,
         Some(store) => {
