@@ -162,6 +162,7 @@ impl AppState {
                 .selector(ProxySelector {
                     policies: policies.clone(),
                 })
+                .model_gate(LicenceGate::new(policies.clone()))
                 .max_request_bytes(config.limits.max_body_bytes),
             Forward,
         );
@@ -422,6 +423,64 @@ pub struct Target {
 /// the default; read from the live set, so a reload applies to the next request.
 struct ProxySelector {
     policies: PolicySet,
+}
+
+/// The served model's licence, checked against the `licenses.models` section of the policy that
+/// applies to the model, before a request is forwarded (glassbox-license's registry: operator
+/// entries, then the built-in model licences). `block` refuses with 403 naming the licence and
+/// why; the licence is recorded with every decision about the request.
+struct LicenceGate {
+    policies: PolicySet,
+    /// One registry per policy source (keyed by its sha256), built on first use.
+    registries: std::sync::RwLock<HashMap<String, Arc<glassbox_license::ModelRegistry>>>,
+}
+
+impl LicenceGate {
+    fn new(policies: PolicySet) -> Self {
+        LicenceGate {
+            policies,
+            registries: std::sync::RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn registry(&self, policy: &glassbox_core::Policy) -> Arc<glassbox_license::ModelRegistry> {
+        if let Some(r) = self
+            .registries
+            .read()
+            .ok()
+            .and_then(|m| m.get(&policy.sha256).cloned())
+        {
+            return r;
+        }
+        let r = Arc::new(glassbox_license::ModelRegistry::new(&policy.licenses));
+        if let Ok(mut m) = self.registries.write() {
+            m.insert(policy.sha256.clone(), Arc::clone(&r));
+        }
+        r
+    }
+}
+
+impl glassbox_tower::ModelGate for LicenceGate {
+    fn check(&self, tenant: Option<&str>, model: Option<&str>) -> glassbox_tower::GateDecision {
+        let Some(model) = model else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let Some(selected) = self.policies.current().select(None, Some(model)) else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let policy = selected.engine.policy();
+        let check =
+            glassbox_license::check_model(&self.registry(policy), model, &policy.licenses, tenant);
+        let licence = check.licence.as_ref().map(|l| l.licence.clone());
+        if check.verdict == glassbox_core::Action::Block {
+            glassbox_tower::GateDecision::Block {
+                reason: check.reason,
+                licence,
+            }
+        } else {
+            glassbox_tower::GateDecision::Allow { licence }
+        }
+    }
 }
 
 impl glassbox_tower::Selector for ProxySelector {
