@@ -4,7 +4,6 @@
 //! field; `glassbox.example.yaml` is a complete example.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -279,38 +278,9 @@ pub struct ModelConfig {
     pub policy: String,
 }
 
-/// A configuration that failed to load, with where and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    /// The file.
-    pub origin: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column, when known.
-    pub column: Option<usize>,
-    /// Dotted field path (`upstreams.local.kind`), when known.
-    pub field: Option<String>,
-    /// What is wrong and what to do.
-    pub reason: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.origin)?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-            if let Some(c) = self.column {
-                write!(f, ":{c}")?;
-            }
-        }
-        if let Some(field) = &self.field {
-            write!(f, ": field `{field}`")?;
-        }
-        write!(f, ": {}", self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
+/// A configuration that failed to load, with where and why: the same located error as a bad
+/// policy (file, line, column, dotted field, reason), so both read alike.
+pub type ConfigError = glassbox_core::PolicyError;
 
 impl Config {
     /// A configuration with one upstream (`default`) and the default routes: what
