@@ -64,6 +64,7 @@ fn event(i: u64) -> DecisionEvent {
             max_holdback: 64,
             classifier_lag_ms: None,
             holdback_capped: false,
+            classifier_windows: 0,
         },
         fail_open: vec![],
         outcome: Outcome::Completed,

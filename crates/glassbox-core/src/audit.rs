@@ -80,10 +80,20 @@ pub struct Coverage {
     pub bytes_released: u64,
     /// Largest number of bytes held back at once.
     pub max_holdback: u64,
-    /// Largest classifier lag (ms) in a stream, if classifiers ran.
+    /// Largest classifier lag (ms) in a stream, if classifiers ran: for a stream, from the
+    /// arrival of a window's oldest byte to its verdict; for a whole text, the classification
+    /// time.
     pub classifier_lag_ms: Option<u64>,
     /// Whether the hold-back cap forced release of text a pattern could still have matched.
     pub holdback_capped: bool,
+    /// Classifier windows sent for a stream (0 when none; omitted from records then, so records
+    /// written before this field existed read and verify unchanged).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub classifier_windows: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A detector failure that policy let through (`on_error: open`).

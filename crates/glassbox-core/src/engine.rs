@@ -273,7 +273,7 @@ impl Engine {
         StreamScanner::new(self.clone())
     }
 
-    fn failure(&self, error: DetectorError) -> Failure {
+    pub(crate) fn failure(&self, error: DetectorError) -> Failure {
         Failure {
             error,
             fail_open: self.inner.policy.on_error == OnError::Open,
@@ -290,7 +290,7 @@ impl Engine {
     }
 
     /// Policy decisions for matches `(detector name, match)` in normalised coordinates.
-    fn decide(&self, matches: Vec<(&str, Match)>, map: &OffsetMap) -> Vec<Finding> {
+    pub(crate) fn decide(&self, matches: Vec<(&str, Match)>, map: &OffsetMap) -> Vec<Finding> {
         let policy = &self.inner.policy;
         let mut findings: Vec<Finding> = matches
             .into_iter()

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod finding;
 pub mod normalize;
 pub mod policy;
+pub mod windows;
 
 pub use audit::{AuditSink, DecisionEvent};
 pub use category::{Category, CategoryError, Family};

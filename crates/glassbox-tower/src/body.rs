@@ -11,12 +11,15 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use glassbox_core::audit::{Direction, Outcome};
+use glassbox_core::Action;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
+use crate::gate::Gate;
 use crate::record::Exchange;
 use crate::stream::StreamScreen;
 use crate::{BoxError, TimedOut};
@@ -68,12 +71,17 @@ impl<B> ScreenBody<B> {
         }
     }
 
-    pub(crate) fn sse(body: B, screen: StreamScreen, exchange: Arc<Exchange>) -> Self {
+    pub(crate) fn sse(body: B, mut screen: StreamScreen, exchange: Arc<Exchange>) -> Self {
+        let gate = Gate::new(&exchange.engine);
+        if gate.is_some() {
+            screen.log_released();
+        }
         ScreenBody {
             kind: Kind::Sse {
                 body,
                 state: Box::new(SseState {
                     screen: Some(screen),
+                    gate,
                     exchange,
                     out: Vec::new(),
                     end: None,
@@ -93,6 +101,8 @@ impl<B> From<Bytes> for ScreenBody<B> {
 struct SseState {
     /// `None` once the decision is recorded.
     screen: Option<StreamScreen>,
+    /// Classifier windows, when the policy classifies answers.
+    gate: Option<Gate>,
     exchange: Arc<Exchange>,
     out: Vec<u8>,
     /// Set when the upstream side is over (or the stream blocked); pending output then drains.
@@ -100,10 +110,61 @@ struct SseState {
 }
 
 impl SseState {
+    /// Polls the classifier windows: verdicts go into the report, a blocking one ends the
+    /// stream; bytes whose windows are classified move to `out`.
+    fn drive_gate(&mut self, cx: &mut Context<'_>) {
+        let (Some(gate), Some(screen)) = (self.gate.as_mut(), self.screen.as_mut()) else {
+            return;
+        };
+        let verdicts = gate.poll_verdicts(cx);
+        let before = screen.report.verdict();
+        for v in verdicts {
+            let lag = u64::try_from(v.lag.as_millis()).unwrap_or(u64::MAX);
+            let max = &mut screen.report.coverage.classifier_lag_ms;
+            *max = Some(max.map_or(lag, |m| m.max(lag)));
+            screen.report.findings(&v.findings, 0);
+            screen.report.failures(&v.failures);
+        }
+        if screen.report.verdict() == Action::Block && before != Action::Block {
+            // A classifier blocks: what is held never goes out; the block ending follows what
+            // the client has received.
+            let finished = gate.abandon();
+            self.out.extend(screen.block_by_verdict(&finished));
+            self.end = Some(Outcome::Completed);
+            return;
+        }
+        gate.release(&mut self.out);
+    }
+
+    /// Bytes the pattern stage produced: straight out, or held by the gate.
+    fn produced(&mut self, bytes: Vec<u8>, last: bool) {
+        let (Some(gate), Some(screen)) = (self.gate.as_mut(), self.screen.as_mut()) else {
+            self.out.extend(bytes);
+            return;
+        };
+        let now = Instant::now();
+        let mut ended = Vec::new();
+        for (part, text, end) in screen.take_released() {
+            gate.push(&part, &text, now);
+            if end {
+                gate.end_part(&part);
+                ended.push(part);
+            }
+        }
+        let last = last || screen.is_blocked();
+        if last {
+            gate.end_all();
+        }
+        gate.hold(bytes, last, &ended, screen.finished_choices());
+    }
+
     fn record(&mut self, outcome: Outcome) {
         if let Some(screen) = self.screen.take() {
             let blocked = screen.is_blocked();
-            let report = screen.into_report();
+            let mut report = screen.into_report();
+            if let Some(gate) = &self.gate {
+                report.coverage.classifier_windows = gate.windows;
+            }
             let outcome = match outcome {
                 Outcome::Completed if blocked && !report.failed_closed.is_empty() => Outcome::Error,
                 Outcome::Completed if blocked => Outcome::Blocked,
@@ -151,23 +212,43 @@ where
             KindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
             KindProj::Passthrough { body } => body.poll_frame(cx),
             KindProj::Sse { mut body, state } => loop {
+                state.drive_gate(cx);
                 if !state.out.is_empty() {
                     let bytes = Bytes::from(std::mem::take(&mut state.out));
                     return Poll::Ready(Some(Ok(Frame::data(bytes))));
                 }
                 if let Some(outcome) = state.end {
+                    if state.gate.as_ref().is_some_and(|g| !g.is_idle()) {
+                        // The last bytes wait for verdicts (their futures and timer are
+                        // registered with `cx`).
+                        return Poll::Pending;
+                    }
                     state.record(outcome);
                     return Poll::Ready(None);
                 }
+                if state.screen.is_none() {
+                    return Poll::Ready(None);
+                }
+                if state.gate.as_ref().is_some_and(Gate::is_backlogged) {
+                    // Too much waits for classifiers: the upstream waits too.
+                    return Poll::Pending;
+                }
+                let frame = ready!(body.as_mut().poll_frame(cx));
                 let Some(screen) = state.screen.as_mut() else {
                     return Poll::Ready(None);
                 };
-                match ready!(body.as_mut().poll_frame(cx)) {
+                let mut produced = Vec::new();
+                match frame {
                     Some(Ok(frame)) => {
                         // SSE has no trailers worth keeping; data frames are screened.
                         if let Ok(data) = frame.into_data() {
-                            screen.feed(&data, &mut state.out);
+                            screen.feed(&data, &mut produced);
                         }
+                        if screen.is_blocked() {
+                            // The terminal events are produced; the upstream is not read on.
+                            state.end = Some(Outcome::Completed);
+                        }
+                        state.produced(produced, false);
                     }
                     Some(Err(e)) => {
                         let e: BoxError = e.into();
@@ -177,19 +258,19 @@ where
                             Outcome::UpstreamError
                         };
                         tracing::warn!(error = %e, "upstream stream failed");
+                        // Held text was never screened to its end: dropped, like the pattern
+                        // stage's hold-back.
+                        if let Some(gate) = state.gate.as_mut() {
+                            gate.abandon();
+                        }
                         screen.fail(&format!("upstream stream failed: {e}"), &mut state.out);
                         state.end = Some(outcome);
-                        continue;
                     }
                     None => {
-                        screen.finish(&mut state.out);
+                        screen.finish(&mut produced);
                         state.end = Some(Outcome::Completed);
-                        continue;
+                        state.produced(produced, true);
                     }
-                }
-                if screen.is_blocked() {
-                    // The terminal events are in `out`; the upstream is not read any further.
-                    state.end = Some(Outcome::Completed);
                 }
             },
         }

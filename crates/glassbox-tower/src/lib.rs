@@ -5,6 +5,7 @@ mod api;
 mod body;
 mod chunk;
 mod future;
+mod gate;
 pub mod hooks;
 mod json_span;
 mod layer;

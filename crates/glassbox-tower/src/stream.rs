@@ -106,6 +106,9 @@ pub(crate) struct StreamScreen {
     item_ids: HashMap<u64, Value>,
     seq_shift: u64,
     last_seq: Option<u64>,
+    /// Text released per part, for the classifier gate: `(part, text, part ended)`. `None`
+    /// when the policy has no response classifiers.
+    released_log: Option<Vec<(String, String, bool)>>,
     /// Chat/Completions: the last chunk's top-level fields, for synthesised chunks.
     /// (The data of the last chunk, parsed again only when a chunk must be synthesised.)
     last_chunk: String,
@@ -138,7 +141,43 @@ impl StreamScreen {
             seq_shift: 0,
             last_seq: None,
             last_chunk: String::new(),
+            released_log: None,
         }
+    }
+
+    /// Records the text released per part for [`StreamScreen::take_released`] (the classifier
+    /// gate reads it).
+    pub fn log_released(&mut self) {
+        self.released_log = Some(Vec::new());
+    }
+
+    /// The text released since the last call: `(part, text, part ended)` in order.
+    pub fn take_released(&mut self) -> Vec<(String, String, bool)> {
+        self.released_log
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// The choices (Chat/Completions) whose end has been written, as the protocol state the
+    /// classifier gate keeps with held bytes.
+    pub fn finished_choices(&self) -> Vec<u64> {
+        self.choices
+            .iter()
+            .filter(|(_, done)| **done)
+            .map(|(i, _)| *i)
+            .collect()
+    }
+
+    /// A classifier verdict blocks the stream: returns the protocol's block ending, written as
+    /// if the client had received exactly the bytes it did (`finished`: the choices whose end
+    /// it saw). Nothing after it is produced.
+    pub fn block_by_verdict(&mut self, finished: &[u64]) -> Vec<u8> {
+        for (i, done) in self.choices.iter_mut() {
+            *done = finished.contains(i);
+        }
+        self.ended = true;
+        self.terminal()
     }
 
     /// Whether policy blocked the stream (the terminal events have been written).
@@ -278,7 +317,12 @@ impl StreamScreen {
         s.finished = true;
         // `feed_str` never leaves a partial character, so `finish` cannot fail.
         let chunk = s.scanner.finish().unwrap_or_default();
-        self.absorb(key, chunk)
+        let part = s.part.clone();
+        let rest = self.absorb(key, chunk);
+        if let Some(log) = &mut self.released_log {
+            log.push((part, String::new(), true));
+        }
+        rest
     }
 
     fn absorb(&mut self, key: &Key, chunk: StreamChunk) -> String {
@@ -290,6 +334,11 @@ impl StreamScreen {
         if let Some(s) = self.streams.get_mut(key) {
             if let Some(r) = &mut s.released {
                 r.push_str(&chunk.text);
+            }
+            if let Some(log) = &mut self.released_log {
+                if !chunk.text.is_empty() {
+                    log.push((s.part.clone(), chunk.text.clone(), false));
+                }
             }
         }
         chunk.text
