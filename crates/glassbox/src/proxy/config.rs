@@ -61,6 +61,9 @@ pub struct Config {
     /// The audit trail. Without it decisions are only counted in `/metrics`.
     #[serde(default)]
     pub audit: Option<AuditConfig>,
+    /// Where the policies' classifiers load their models from and how they run.
+    #[serde(default)]
+    pub classifiers: ClassifiersConfig,
     /// Where the file was read from (set by [`Config::load`]); relative paths resolve here.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -257,6 +260,22 @@ pub struct ApiKeyConfig {
     pub policy: Option<String>,
 }
 
+/// `classifiers:` — deployment settings of the classifiers the policies enable (which
+/// classifiers run, and how, is policy; where the models are and what runs them is here).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifiersConfig {
+    /// The model bundles directory (relative to this file). Default: `$GLASSBOX_MODELS`, else
+    /// `./models`.
+    #[serde(default)]
+    pub models_dir: Option<PathBuf>,
+    /// ONNX Runtime settings: `device` (`cpu` | `cuda`), `cuda_device_id`, `ort_library`,
+    /// `intra_threads`, `inter_threads`, `spin_wait`, `tokenizer_threads`, `batching`,
+    /// `max_batch_tokens`, `max_batch_rows`, `max_queued_tokens` (see docs/CONFIG.md).
+    #[serde(default)]
+    pub runtime: glassbox_classify::RuntimeConfig,
+}
+
 /// The audit trail.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -300,6 +319,7 @@ impl Config {
             auth: AuthConfig::default(),
             models: BTreeMap::new(),
             audit: None,
+            classifiers: ClassifiersConfig::default(),
             base_dir: PathBuf::from("."),
         }
     }

@@ -11,6 +11,7 @@
 //! | `glassbox_decisions_total` | counter | `direction`, `verdict` |
 //! | `glassbox_findings_total` | counter | `category`, `action` |
 //! | `glassbox_holdback_bytes` | histogram | — (largest hold-back per screened stream) |
+//! | `glassbox_classifier_lag_seconds` | histogram | `direction` (largest classifier lag per decision: a stream window's oldest byte to its verdict, or a whole text's classification time) |
 //! | `glassbox_fail_open_total` | counter | `detector` |
 //! | `glassbox_policy_reloads_total` | counter | `result` |
 //! | `glassbox_in_flight_requests` | gauge | — |
@@ -143,6 +144,8 @@ struct Hot {
     /// `glassbox_decisions_total`, by direction and verdict (indexes into the tables above).
     decisions: [[AtomicU64; 4]; 4],
     holdback: AtomicHistogram,
+    /// `glassbox_classifier_lag_seconds` for requests and responses.
+    classifier_lag: [AtomicHistogram; 2],
 }
 
 impl Default for Hot {
@@ -152,6 +155,10 @@ impl Default for Hot {
             upstreams: RwLock::default(),
             decisions: Default::default(),
             holdback: AtomicHistogram::new(HOLDBACK_BUCKETS),
+            classifier_lag: [
+                AtomicHistogram::new(LATENCY_BUCKETS),
+                AtomicHistogram::new(LATENCY_BUCKETS),
+            ],
         }
     }
 }
@@ -229,6 +236,21 @@ impl Hot {
                 .or_default()
                 .insert(Vec::new(), self.holdback.snapshot());
         }
+        for (h, d) in self
+            .classifier_lag
+            .iter()
+            .zip([Direction::Request, Direction::Response])
+        {
+            if h.count.load(Ordering::Relaxed) > 0 {
+                s.histograms
+                    .entry("glassbox_classifier_lag_seconds")
+                    .or_default()
+                    .insert(
+                        vec![("direction", direction_name(d).to_string())],
+                        h.snapshot(),
+                    );
+            }
+        }
     }
 }
 
@@ -281,6 +303,11 @@ const HELP: &[(&str, &str, &str)] = &[
         "glassbox_holdback_bytes",
         "histogram",
         "Largest hold-back of each screened stream, bytes.",
+    ),
+    (
+        "glassbox_classifier_lag_seconds",
+        "histogram",
+        "Largest classifier lag per decision, by direction.",
     ),
     (
         "glassbox_fail_open_total",
@@ -388,6 +415,10 @@ impl Metrics {
                 .hot
                 .holdback
                 .observe(e.coverage.max_holdback as f64);
+        }
+        if let Some(ms) = e.coverage.classifier_lag_ms {
+            let i = usize::from(e.direction == Direction::Response);
+            self.inner.hot.classifier_lag[i].observe(ms as f64 / 1000.0);
         }
     }
 
@@ -607,12 +638,20 @@ mod tests {
         ] {
             m.decision(&event(direction, verdict, holdback));
         }
+        let mut classified = event(Direction::Response, Action::Allow, 0);
+        classified.coverage.classifier_lag_ms = Some(30);
+        m.decision(&classified);
         m.upstream_latency("default", Duration::from_micros(700));
         m.request("/v1/*", 502, Duration::from_millis(2));
         let text = m.render();
+        assert!(
+            !text.contains("glassbox_classifier_lag_seconds_count{direction=\"request\"}"),
+            "no request was classified"
+        );
         for line in [
             "glassbox_decisions_total{direction=\"request\",verdict=\"allow\"} 2",
             "glassbox_decisions_total{direction=\"response\",verdict=\"mask\"} 1",
+            "glassbox_decisions_total{direction=\"response\",verdict=\"allow\"} 1",
             "glassbox_decisions_total{direction=\"model_check\",verdict=\"block\"} 1",
             "glassbox_findings_total{category=\"pii.email\",action=\"allow\"} 2",
             "glassbox_upstream_latency_seconds_bucket{upstream=\"default\",le=\"0.0005\"} 0",
@@ -620,6 +659,9 @@ mod tests {
             "glassbox_upstream_latency_seconds_count{upstream=\"default\"} 1",
             "glassbox_holdback_bytes_bucket{le=\"16\"} 0",
             "glassbox_holdback_bytes_bucket{le=\"32\"} 1",
+            "glassbox_classifier_lag_seconds_bucket{direction=\"response\",le=\"0.025\"} 0",
+            "glassbox_classifier_lag_seconds_bucket{direction=\"response\",le=\"0.05\"} 1",
+            "glassbox_classifier_lag_seconds_count{direction=\"response\"} 1",
             "glassbox_requests_total{route=\"/v1/*\",status=\"502\"} 1",
         ] {
             assert!(text.contains(line), "missing `{line}` in:\n{text}");

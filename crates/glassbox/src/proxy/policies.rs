@@ -32,10 +32,20 @@ impl Engines {
     /// # Errors
     /// Which policy failed and why (file, line, field from the policy parser).
     pub fn load(config: &Config) -> anyhow::Result<Engines> {
+        let options = crate::build::ClassifierOptions {
+            models_dir: config
+                .classifiers
+                .models_dir
+                .as_ref()
+                .map(|d| config.base_dir.join(d)),
+            runtime: config.classifiers.runtime.clone(),
+        };
         let mut by_name = BTreeMap::new();
         if !config.policies.contains_key(BUILTIN_DEFAULT) {
             let p = Policy::default_policy();
-            by_name.insert(BUILTIN_DEFAULT.to_string(), crate::build::engine(p)?);
+            let engine = crate::build::engine_with(p, &options)
+                .map_err(|e| anyhow::anyhow!("policy `{BUILTIN_DEFAULT}` (built in): {e:#}"))?;
+            by_name.insert(BUILTIN_DEFAULT.to_string(), engine);
         }
         for name in config.policies.keys() {
             let Some(path) = config.policy_path(name) else {
@@ -46,7 +56,7 @@ impl Engines {
             })?;
             let policy = Policy::from_yaml(&src, &path.display().to_string())
                 .map_err(|e| anyhow::anyhow!("policy `{name}`: {e}"))?;
-            let engine = crate::build::engine(policy)
+            let engine = crate::build::engine_with(policy, &options)
                 .map_err(|e| anyhow::anyhow!("policy `{name}` ({}): {e:#}", path.display()))?;
             by_name.insert(name.clone(), engine);
         }
