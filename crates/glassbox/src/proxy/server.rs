@@ -433,6 +433,77 @@ struct LicenceGate {
     policies: PolicySet,
     /// One registry per policy source (keyed by its sha256), built on first use.
     registries: std::sync::RwLock<HashMap<String, Arc<glassbox_license::ModelRegistry>>>,
+    /// Decisions already made. Resolving a model's licence globs its name against every
+    /// registry entry (with the date and reason formatting, over half the user-space
+    /// instructions of a small JSON request before this cache); the answer depends only on the
+    /// policy source, the tenant, the model and the day (approvals expire), so it is kept,
+    /// keyed by those. Model names come from clients, so the cache stops growing at
+    /// [`GATE_CACHE_CAP`] entries; later names are checked each time.
+    decided: std::sync::RwLock<GateCache>,
+}
+
+/// Most (policy, tenant, model) decisions the licence gate keeps.
+const GATE_CACHE_CAP: usize = 4096;
+
+/// Gate decisions by policy sha256, then tenant (`None` for unauthenticated callers), then model.
+#[derive(Default)]
+struct GateCache {
+    by_policy: HashMap<String, PolicyGateCache>,
+    len: usize,
+}
+
+#[derive(Default)]
+struct PolicyGateCache {
+    anonymous: HashMap<String, (u64, glassbox_tower::GateDecision)>,
+    tenants: HashMap<String, HashMap<String, (u64, glassbox_tower::GateDecision)>>,
+}
+
+impl GateCache {
+    fn get(
+        &self,
+        sha: &str,
+        tenant: Option<&str>,
+        model: &str,
+        day: u64,
+    ) -> Option<glassbox_tower::GateDecision> {
+        let p = self.by_policy.get(sha)?;
+        let models = match tenant {
+            None => &p.anonymous,
+            Some(t) => p.tenants.get(t)?,
+        };
+        models
+            .get(model)
+            .filter(|(d, _)| *d == day)
+            .map(|(_, decision)| decision.clone())
+    }
+
+    fn insert(
+        &mut self,
+        sha: &str,
+        tenant: Option<&str>,
+        model: &str,
+        day: u64,
+        decision: glassbox_tower::GateDecision,
+    ) {
+        let p = self.by_policy.entry(sha.to_string()).or_default();
+        let models = match tenant {
+            None => &mut p.anonymous,
+            Some(t) => p.tenants.entry(t.to_string()).or_default(),
+        };
+        if let Some(e) = models.get_mut(model) {
+            *e = (day, decision);
+        } else if self.len < GATE_CACHE_CAP {
+            models.insert(model.to_string(), (day, decision));
+            self.len += 1;
+        }
+    }
+}
+
+/// Days since 1970-01-01, UTC (the day `glassbox_license::models::today_utc` names).
+fn utc_day() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 impl LicenceGate {
@@ -440,6 +511,7 @@ impl LicenceGate {
         LicenceGate {
             policies,
             registries: std::sync::RwLock::new(HashMap::new()),
+            decided: std::sync::RwLock::new(GateCache::default()),
         }
     }
 
@@ -458,17 +530,14 @@ impl LicenceGate {
         }
         r
     }
-}
 
-impl glassbox_tower::ModelGate for LicenceGate {
-    fn check(&self, tenant: Option<&str>, model: Option<&str>) -> glassbox_tower::GateDecision {
-        let Some(model) = model else {
-            return glassbox_tower::GateDecision::allow();
-        };
-        let Some(selected) = self.policies.current().select(None, Some(model)) else {
-            return glassbox_tower::GateDecision::allow();
-        };
-        let policy = selected.engine.policy();
+    /// The decision, without the cache.
+    fn decide(
+        &self,
+        policy: &glassbox_core::Policy,
+        tenant: Option<&str>,
+        model: &str,
+    ) -> glassbox_tower::GateDecision {
         let check =
             glassbox_license::check_model(&self.registry(policy), model, &policy.licenses, tenant);
         let licence = check.licence.as_ref().map(|l| l.licence.clone());
@@ -480,6 +549,32 @@ impl glassbox_tower::ModelGate for LicenceGate {
         } else {
             glassbox_tower::GateDecision::Allow { licence }
         }
+    }
+}
+
+impl glassbox_tower::ModelGate for LicenceGate {
+    fn check(&self, tenant: Option<&str>, model: Option<&str>) -> glassbox_tower::GateDecision {
+        let Some(model) = model else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let Some(selected) = self.policies.current().select(None, Some(model)) else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let policy = selected.engine.policy();
+        let day = utc_day();
+        if let Some(d) = self
+            .decided
+            .read()
+            .ok()
+            .and_then(|c| c.get(&policy.sha256, tenant, model, day))
+        {
+            return d;
+        }
+        let decision = self.decide(policy, tenant, model);
+        if let Ok(mut c) = self.decided.write() {
+            c.insert(&policy.sha256, tenant, model, day, decision.clone());
+        }
+        decision
     }
 }
 
