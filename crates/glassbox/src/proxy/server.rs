@@ -485,15 +485,23 @@ impl GateCache {
         day: u64,
         decision: glassbox_tower::GateDecision,
     ) {
+        let known = self
+            .by_policy
+            .get(sha)
+            .and_then(|p| match tenant {
+                None => Some(&p.anonymous),
+                Some(t) => p.tenants.get(t),
+            })
+            .is_some_and(|models| models.contains_key(model));
+        if !known && self.len >= GATE_CACHE_CAP {
+            return;
+        }
         let p = self.by_policy.entry(sha.to_string()).or_default();
         let models = match tenant {
             None => &mut p.anonymous,
             Some(t) => p.tenants.entry(t.to_string()).or_default(),
         };
-        if let Some(e) = models.get_mut(model) {
-            *e = (day, decision);
-        } else if self.len < GATE_CACHE_CAP {
-            models.insert(model.to_string(), (day, decision));
+        if models.insert(model.to_string(), (day, decision)).is_none() {
             self.len += 1;
         }
     }
@@ -776,4 +784,55 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let running = spawn(listener, state.clone())?;
     Ok((running, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glassbox_tower::GateDecision;
+
+    fn block(reason: &str) -> GateDecision {
+        GateDecision::Block {
+            reason: reason.into(),
+            licence: Some("LicenseRef-X".into()),
+        }
+    }
+
+    #[test]
+    fn gate_cache_keys_by_policy_tenant_model_and_day() {
+        let mut c = GateCache::default();
+        c.insert("p1", None, "m", 10, block("anonymous"));
+        c.insert("p1", Some("acme"), "m", 10, GateDecision::allow());
+        assert_eq!(c.get("p1", None, "m", 10), Some(block("anonymous")));
+        assert_eq!(
+            c.get("p1", Some("acme"), "m", 10),
+            Some(GateDecision::allow())
+        );
+        assert_eq!(c.get("p1", Some("other"), "m", 10), None);
+        assert_eq!(c.get("p2", None, "m", 10), None, "another policy source");
+        assert_eq!(
+            c.get("p1", None, "m", 11),
+            None,
+            "a new day is decided again"
+        );
+        c.insert("p1", None, "m", 11, block("next day"));
+        assert_eq!(c.get("p1", None, "m", 11), Some(block("next day")));
+        assert_eq!(c.len, 2, "refreshing an entry does not count it twice");
+    }
+
+    #[test]
+    fn gate_cache_stops_growing_at_its_cap_but_refreshes_known_entries() {
+        let mut c = GateCache::default();
+        for i in 0..GATE_CACHE_CAP {
+            c.insert("p", None, &format!("model-{i}"), 1, GateDecision::allow());
+        }
+        c.insert("p", None, "one-too-many", 1, GateDecision::allow());
+        assert_eq!(c.get("p", None, "one-too-many", 1), None);
+        assert_eq!(c.len, GATE_CACHE_CAP);
+        c.insert("p", None, "model-0", 2, block("expired approval"));
+        assert_eq!(
+            c.get("p", None, "model-0", 2),
+            Some(block("expired approval"))
+        );
+    }
 }
