@@ -221,9 +221,15 @@ impl Detector for RuleSet {
         if from > text.len() || self.rules.is_empty() {
             return Ok(());
         }
+        let hits = self.set.matches_at(text, from);
+        if !hits.matched_any() {
+            // The common case for a streamed delta; iterating the set's per-rule flags would
+            // cost more than the search that found none.
+            return Ok(());
+        }
         let first = out.len();
         let mut generic = Vec::new();
-        for i in self.set.matches_at(text, from).iter() {
+        for i in hits.iter() {
             let (rule, re) = (&self.rules[i], &self.regexes[i]);
             let mut at = from;
             while at <= text.len() {

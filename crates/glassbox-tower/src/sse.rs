@@ -194,7 +194,7 @@ impl SseParser {
         if !is_comment {
             match name {
                 b"data" => {
-                    let v = String::from_utf8_lossy(value);
+                    let v = utf8_lossy(value);
                     match &mut self.cur.data {
                         Some(d) => {
                             d.push('\n');
@@ -204,7 +204,7 @@ impl SseParser {
                     }
                     kind = LineKind::Data;
                 }
-                b"event" => self.cur.event = Some(String::from_utf8_lossy(value).into_owned()),
+                b"event" => self.cur.event = Some(utf8_lossy(value).into_owned()),
                 _ => {}
             }
         }
@@ -216,7 +216,20 @@ impl SseParser {
         let mut ev = std::mem::take(&mut self.cur);
         ev.eol = self.eol;
         self.line_start = 0;
+        // Events of one stream are alike in size: one allocation each instead of growing
+        // from empty by doubling.
+        self.cur.raw.reserve(ev.raw.len());
+        self.cur.lines.reserve(ev.lines.len());
         out.push(ev);
+    }
+}
+
+/// `String::from_utf8_lossy` with the fast validation first (the lossy path walks the text in
+/// chunks at a fraction of the speed, and events are nearly always valid UTF-8).
+fn utf8_lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
     }
 }
 
@@ -277,6 +290,17 @@ mod tests {
             write_event(Some("x"), "1\n2", "\n"),
             b"event: x\ndata: 1\ndata: 2\n\n"
         );
+    }
+
+    #[test]
+    fn invalid_utf8_reads_as_replacement_characters_and_raw_bytes_stay() {
+        let input = b"event: a\xffb\ndata: x\xc3\n\ndata: ok\n\n";
+        let evs = parse_split(input, &[]);
+        assert_eq!(evs[0].event.as_deref(), Some("a\u{fffd}b"));
+        assert_eq!(evs[0].data.as_deref(), Some("x\u{fffd}"));
+        assert_eq!(evs[1].data.as_deref(), Some("ok"));
+        let bytes: Vec<u8> = evs.iter().flat_map(|e| e.raw.clone()).collect();
+        assert_eq!(bytes, input);
     }
 
     #[test]

@@ -68,4 +68,34 @@ async fn model_licence_is_checked_before_forwarding() {
         })
         .expect("the forwarded request is recorded");
     assert_eq!(allowed.model_licence.as_deref(), Some("Apache-2.0"));
+
+    // Decisions are cached per policy, tenant and model: asking again gives the same answers.
+    for _ in 0..2 {
+        let again = post_json(
+            &h,
+            "/v1/chat/completions",
+            &[],
+            &chat("mistral-large-2407", false, "hi"),
+        )
+        .await;
+        assert_eq!(again.status, 403, "{}", again.text());
+        assert_eq!(again.json()["error"]["message"], err["error"]["message"]);
+        let again = post_json(
+            &h,
+            "/v1/chat/completions",
+            &[],
+            &chat("Qwen/Qwen2.5-7B-Instruct", false, "hi"),
+        )
+        .await;
+        assert_eq!(again.status, 200, "{}", again.text());
+    }
+    let licences: Vec<_> = h
+        .sink
+        .events()
+        .iter()
+        .filter(|e| e.model.as_deref() == Some("Qwen/Qwen2.5-7B-Instruct"))
+        .filter(|e| e.direction == Direction::Request)
+        .map(|e| e.model_licence.clone())
+        .collect();
+    assert_eq!(licences, vec![Some("Apache-2.0".to_string()); 3]);
 }

@@ -433,6 +433,85 @@ struct LicenceGate {
     policies: PolicySet,
     /// One registry per policy source (keyed by its sha256), built on first use.
     registries: std::sync::RwLock<HashMap<String, Arc<glassbox_license::ModelRegistry>>>,
+    /// Decisions already made. Resolving a model's licence globs its name against every
+    /// registry entry (with the date and reason formatting, over half the user-space
+    /// instructions of a small JSON request before this cache); the answer depends only on the
+    /// policy source, the tenant, the model and the day (approvals expire), so it is kept,
+    /// keyed by those. Model names come from clients, so the cache stops growing at
+    /// [`GATE_CACHE_CAP`] entries; later names are checked each time.
+    decided: std::sync::RwLock<GateCache>,
+}
+
+/// Most (policy, tenant, model) decisions the licence gate keeps.
+const GATE_CACHE_CAP: usize = 4096;
+
+/// Gate decisions by policy sha256, then tenant (`None` for unauthenticated callers), then model.
+#[derive(Default)]
+struct GateCache {
+    by_policy: HashMap<String, PolicyGateCache>,
+    len: usize,
+}
+
+#[derive(Default)]
+struct PolicyGateCache {
+    anonymous: HashMap<String, (u64, glassbox_tower::GateDecision)>,
+    tenants: HashMap<String, HashMap<String, (u64, glassbox_tower::GateDecision)>>,
+}
+
+impl GateCache {
+    fn get(
+        &self,
+        sha: &str,
+        tenant: Option<&str>,
+        model: &str,
+        day: u64,
+    ) -> Option<glassbox_tower::GateDecision> {
+        let p = self.by_policy.get(sha)?;
+        let models = match tenant {
+            None => &p.anonymous,
+            Some(t) => p.tenants.get(t)?,
+        };
+        models
+            .get(model)
+            .filter(|(d, _)| *d == day)
+            .map(|(_, decision)| decision.clone())
+    }
+
+    fn insert(
+        &mut self,
+        sha: &str,
+        tenant: Option<&str>,
+        model: &str,
+        day: u64,
+        decision: glassbox_tower::GateDecision,
+    ) {
+        let known = self
+            .by_policy
+            .get(sha)
+            .and_then(|p| match tenant {
+                None => Some(&p.anonymous),
+                Some(t) => p.tenants.get(t),
+            })
+            .is_some_and(|models| models.contains_key(model));
+        if !known && self.len >= GATE_CACHE_CAP {
+            return;
+        }
+        let p = self.by_policy.entry(sha.to_string()).or_default();
+        let models = match tenant {
+            None => &mut p.anonymous,
+            Some(t) => p.tenants.entry(t.to_string()).or_default(),
+        };
+        if models.insert(model.to_string(), (day, decision)).is_none() {
+            self.len += 1;
+        }
+    }
+}
+
+/// Days since 1970-01-01, UTC (the day `glassbox_license::models::today_utc` names).
+fn utc_day() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 impl LicenceGate {
@@ -440,6 +519,7 @@ impl LicenceGate {
         LicenceGate {
             policies,
             registries: std::sync::RwLock::new(HashMap::new()),
+            decided: std::sync::RwLock::new(GateCache::default()),
         }
     }
 
@@ -458,17 +538,14 @@ impl LicenceGate {
         }
         r
     }
-}
 
-impl glassbox_tower::ModelGate for LicenceGate {
-    fn check(&self, tenant: Option<&str>, model: Option<&str>) -> glassbox_tower::GateDecision {
-        let Some(model) = model else {
-            return glassbox_tower::GateDecision::allow();
-        };
-        let Some(selected) = self.policies.current().select(None, Some(model)) else {
-            return glassbox_tower::GateDecision::allow();
-        };
-        let policy = selected.engine.policy();
+    /// The decision, without the cache.
+    fn decide(
+        &self,
+        policy: &glassbox_core::Policy,
+        tenant: Option<&str>,
+        model: &str,
+    ) -> glassbox_tower::GateDecision {
         let check =
             glassbox_license::check_model(&self.registry(policy), model, &policy.licenses, tenant);
         let licence = check.licence.as_ref().map(|l| l.licence.clone());
@@ -480,6 +557,32 @@ impl glassbox_tower::ModelGate for LicenceGate {
         } else {
             glassbox_tower::GateDecision::Allow { licence }
         }
+    }
+}
+
+impl glassbox_tower::ModelGate for LicenceGate {
+    fn check(&self, tenant: Option<&str>, model: Option<&str>) -> glassbox_tower::GateDecision {
+        let Some(model) = model else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let Some(selected) = self.policies.current().select(None, Some(model)) else {
+            return glassbox_tower::GateDecision::allow();
+        };
+        let policy = selected.engine.policy();
+        let day = utc_day();
+        if let Some(d) = self
+            .decided
+            .read()
+            .ok()
+            .and_then(|c| c.get(&policy.sha256, tenant, model, day))
+        {
+            return d;
+        }
+        let decision = self.decide(policy, tenant, model);
+        if let Ok(mut c) = self.decided.write() {
+            c.insert(&policy.sha256, tenant, model, day, decision.clone());
+        }
+        decision
     }
 }
 
@@ -681,4 +784,55 @@ pub async fn start(
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
     let running = spawn(listener, state.clone())?;
     Ok((running, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glassbox_tower::GateDecision;
+
+    fn block(reason: &str) -> GateDecision {
+        GateDecision::Block {
+            reason: reason.into(),
+            licence: Some("LicenseRef-X".into()),
+        }
+    }
+
+    #[test]
+    fn gate_cache_keys_by_policy_tenant_model_and_day() {
+        let mut c = GateCache::default();
+        c.insert("p1", None, "m", 10, block("anonymous"));
+        c.insert("p1", Some("acme"), "m", 10, GateDecision::allow());
+        assert_eq!(c.get("p1", None, "m", 10), Some(block("anonymous")));
+        assert_eq!(
+            c.get("p1", Some("acme"), "m", 10),
+            Some(GateDecision::allow())
+        );
+        assert_eq!(c.get("p1", Some("other"), "m", 10), None);
+        assert_eq!(c.get("p2", None, "m", 10), None, "another policy source");
+        assert_eq!(
+            c.get("p1", None, "m", 11),
+            None,
+            "a new day is decided again"
+        );
+        c.insert("p1", None, "m", 11, block("next day"));
+        assert_eq!(c.get("p1", None, "m", 11), Some(block("next day")));
+        assert_eq!(c.len, 2, "refreshing an entry does not count it twice");
+    }
+
+    #[test]
+    fn gate_cache_stops_growing_at_its_cap_but_refreshes_known_entries() {
+        let mut c = GateCache::default();
+        for i in 0..GATE_CACHE_CAP {
+            c.insert("p", None, &format!("model-{i}"), 1, GateDecision::allow());
+        }
+        c.insert("p", None, "one-too-many", 1, GateDecision::allow());
+        assert_eq!(c.get("p", None, "one-too-many", 1), None);
+        assert_eq!(c.len, GATE_CACHE_CAP);
+        c.insert("p", None, "model-0", 2, block("expired approval"));
+        assert_eq!(
+            c.get("p", None, "model-0", 2),
+            Some(block("expired approval"))
+        );
+    }
 }
