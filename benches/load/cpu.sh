@@ -28,7 +28,7 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 $BIN demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
 # PROXY_ARGS replaces `--upstream` (e.g. `--config FILE` with an unscreened route, for scale);
 # PROXY_ENV sets environment variables for the proxy only (e.g. TOKIO_WORKER_THREADS=1).
-env ${PROXY_ENV:-} RUST_LOG=warn $BIN proxy --listen "$PROXY" ${PROXY_ARGS:---upstream http://$MOCK} 2>/dev/null & PROXY_PID=$!
+env ${PROXY_ENV:-} RUST_LOG=warn $BIN proxy --listen "$PROXY" ${PROXY_ARGS:---upstream http://$MOCK --policy policies/patterns-only.yaml} 2>/dev/null & PROXY_PID=$!
 trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break

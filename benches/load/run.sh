@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load test of `glassbox proxy` on loopback: the mock model server directly vs. through the
-# proxy (default policy, pattern-only), non-streamed and streamed, at 1k and 5k requests/s.
+# proxy (policies/patterns-only.yaml: the default policy without classifiers), non-streamed and streamed, at 1k and 5k requests/s.
 # Bounded: each run lasts SECS seconds (default 10), everything stops by itself, only
 # 127.0.0.1 is targeted. Prints one JSON line per run plus RSS samples; see
 # crates/glassbox/BENCH.md for recorded numbers.
@@ -23,7 +23,7 @@ BIN=target/release/glassbox
 rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' "/proc/$1/status"; }
 
 $BIN demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
-RUST_LOG=warn $BIN proxy --listen "$PROXY" --upstream "http://$MOCK" 2>/dev/null & PROXY_PID=$!
+RUST_LOG=warn $BIN proxy --listen "$PROXY" --upstream "http://$MOCK" --policy policies/patterns-only.yaml 2>/dev/null & PROXY_PID=$!
 trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
   curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break

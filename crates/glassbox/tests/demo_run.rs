@@ -27,11 +27,8 @@ async fn the_demo_blocks_what_it_should_and_leaks_nothing_the_engine_detects() {
         );
         if o.case.expect_block() {
             assert_eq!(o.verdict, Some(Action::Block), "#{n}");
-            assert!(
-                o.categories.contains("keyword.blocked_terms"),
-                "#{n}: {:?}",
-                o.categories
-            );
+            let by = o.case.blocked_by.unwrap();
+            assert!(o.categories.contains(by), "#{n}: {:?}", o.categories);
             assert!(!o.answer.text.contains("Nightingale"), "#{n}");
             continue;
         }

@@ -829,10 +829,27 @@ audit:
             .replace("    hmac_key: keys/audit-hmac.key\n", "");
         let c = Config::parse_in(&without_keys, "glassbox.example.yaml", root).unwrap();
         assert!(!c.upstreams.is_empty());
+        assert_eq!(
+            c.classifiers.models_dir.as_deref(),
+            Some(Path::new("models"))
+        );
+        assert!(c.classifiers.runtime.batching);
     }
 
     /// (name, yaml, expected field, expected words in the reason)
     const BAD: &[(&str, &str, &str, &str)] = &[
+        (
+            "unknown classifier runtime field",
+            "upstreams: {a: {url: 'http://x'}}\nclassifiers:\n  runtime:\n    gpu: true\n",
+            "classifiers.runtime.gpu",
+            "unknown field `gpu`",
+        ),
+        (
+            "bad classifier device",
+            "upstreams: {a: {url: 'http://x'}}\nclassifiers:\n  runtime:\n    device: tpu\n",
+            "classifiers.runtime.device",
+            "unknown variant `tpu`",
+        ),
         (
             "unknown top-level field",
             "listen: 127.0.0.1:1\nlisten_port: 3\nupstreams: {a: {url: 'http://x'}}\n",

@@ -638,8 +638,9 @@ mod tests {
         ] {
             m.decision(&event(direction, verdict, holdback));
         }
-        let mut classified = event(Direction::Response, Action::Allow, 0);
+        let mut classified = event(Direction::Response, Action::Allow, 20);
         classified.coverage.classifier_lag_ms = Some(30);
+        classified.findings.clear();
         m.decision(&classified);
         m.upstream_latency("default", Duration::from_micros(700));
         m.request("/v1/*", 502, Duration::from_millis(2));
@@ -658,7 +659,7 @@ mod tests {
             "glassbox_upstream_latency_seconds_bucket{upstream=\"default\",le=\"0.001\"} 1",
             "glassbox_upstream_latency_seconds_count{upstream=\"default\"} 1",
             "glassbox_holdback_bytes_bucket{le=\"16\"} 0",
-            "glassbox_holdback_bytes_bucket{le=\"32\"} 1",
+            "glassbox_holdback_bytes_bucket{le=\"32\"} 2",
             "glassbox_classifier_lag_seconds_bucket{direction=\"response\",le=\"0.025\"} 0",
             "glassbox_classifier_lag_seconds_bucket{direction=\"response\",le=\"0.05\"} 1",
             "glassbox_classifier_lag_seconds_count{direction=\"response\"} 1",
