@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench -p glassbox-patterns --bench latency`
 
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
 

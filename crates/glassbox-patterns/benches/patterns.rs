@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p glassbox-patterns --bench patterns -- --warm-up-time 1 --measurement-time 5`
 
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
 

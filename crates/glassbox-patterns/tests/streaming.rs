@@ -2,6 +2,8 @@
 //! splits fall inside multi-byte characters too) must give the same findings and, unless
 //! blocked, the same released text as the whole-text scan.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -3,6 +3,8 @@
 //! the lock file) and checks every package's SPDX expression: an `OR` needs one allowed side,
 //! an `AND` needs both.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::process::Command;
 

@@ -1,6 +1,8 @@
 //! `glassbox scan` and `glassbox policy check` as a user runs them: the real binary, real files,
 //! stdin, exit codes and messages.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
