@@ -25,7 +25,13 @@ import os
 import site
 import sys
 
-import yaml
+# numpy's BLAS on one thread: the heads are trained with small matrices, where BLAS threads cost
+# more than they give (12x slower with two threads on a busy 2-core machine). Must be set before
+# numpy loads; ONNX Runtime (the embeddings) has its own thread pool.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import yaml  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "models")
