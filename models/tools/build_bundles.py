@@ -9,7 +9,9 @@ For each `models/<bundle>/manifest.yaml`:
    right digest;
 3. checks every `files:` entry: a pinned sha256 must match; `sha256: build` (files that come out
    of training with floating-point arithmetic, whose last bits may differ between CPUs) is
-   recorded in `models/<bundle>/build.sha256`, which the Rust loader checks at start-up.
+   recorded in `models/<bundle>/build.sha256`, which the Rust loader checks at start-up, together
+   with a digest of the recipe's inputs (`build-inputs`: the manifest, the recipe's Python files
+   and the bundle's data files), so a bundle built from older inputs is rebuilt.
 
 Run by scripts/setup.d/40-models.sh. Exits non-zero with a message naming the file on any
 mismatch.
@@ -23,11 +25,47 @@ import os
 import site
 import sys
 
-import yaml
+# numpy's BLAS on one thread: the heads are trained with small matrices, where BLAS threads cost
+# more than they give (12x slower with two threads on a busy 2-core machine). Must be set before
+# numpy loads; ONNX Runtime (the embeddings) has its own thread pool.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import yaml  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "models")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+# Files a trained bundle is built from, besides its pinned sources (paths under models/).
+RECIPE_INPUTS = {
+    "minilm_classifier": [
+        "{bundle}/manifest.yaml",
+        "{bundle}/authored.txt",
+        "{bundle}/validation.jsonl",
+        "tools/recipe_minilm.py",
+        "tools/onnx_graphs.py",
+        "tools/injection_data.py",
+    ],
+    "keras_bilstm": ["{bundle}/manifest.yaml", "tools/recipe_keras.py", "tools/onnx_graphs.py"],
+}
+INPUTS_KEY = "build-inputs"
+
+
+def inputs_digest(bundle, manifest):
+    """sha256 over the names and contents of the recipe's input files."""
+    h = hashlib.sha256()
+    for rel in RECIPE_INPUTS.get(manifest["build"]["recipe"], []):
+        rel = rel.format(bundle=bundle)
+        h.update(rel.encode() + b"\0")
+        with open(os.path.join(MODELS, rel), "rb") as f:
+            h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+def is_trained(manifest):
+    return any(e["sha256"] == "build" for e in manifest["files"].values())
 
 
 def sha256_file(path):
@@ -89,6 +127,8 @@ def check_sources(bundle, manifest):
 def files_ok(bundle, manifest):
     d = os.path.join(MODELS, bundle)
     lock = read_lock(bundle)
+    if is_trained(manifest) and lock.get(INPUTS_KEY) != inputs_digest(bundle, manifest):
+        return False
     for name, entry in manifest["files"].items():
         p = os.path.join(d, name)
         if not os.path.exists(p):
@@ -130,6 +170,7 @@ def verify_and_lock(bundle, manifest):
             )
     lock = os.path.join(d, "build.sha256")
     if lock_lines:
+        lock_lines.append(f"{inputs_digest(bundle, manifest)}  {INPUTS_KEY}\n")
         with open(lock, "w") as f:
             f.writelines(lock_lines)
     elif os.path.exists(lock):
