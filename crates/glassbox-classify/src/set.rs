@@ -1,7 +1,7 @@
 //! The classifiers a policy enables, loaded from the model bundles directory.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use glassbox_core::audit::FailOpen;
 use glassbox_core::{Classifier, OnError, Policy};
@@ -42,7 +42,7 @@ impl ClassifierSet {
         let mut set = ClassifierSet::default();
         for (name, c) in &policy.classifiers.0 {
             set.classifiers
-                .push(Arc::new(load_one(models_dir, name, &c.model, config)?));
+                .push(load_one(models_dir, name, &c.model, config)?);
         }
         Ok(set)
     }
@@ -61,7 +61,7 @@ impl ClassifierSet {
         let mut set = ClassifierSet::default();
         for (name, c) in &policy.classifiers.0 {
             match load_one(models_dir, name, &c.model, config) {
-                Ok(m) => set.classifiers.push(Arc::new(m)),
+                Ok(m) => set.classifiers.push(m),
                 Err(e) if policy.on_error == OnError::Open => {
                     tracing::error!(classifier = %name, error = %e, "classifier unavailable; policy on_error is open: screening without it");
                     set.degraded.push(FailOpen {
@@ -99,12 +99,21 @@ impl ClassifierSet {
     }
 }
 
+/// A loaded model: the bundle's directory and model digest, and the runtime settings.
+type LoadedKey = (PathBuf, String, RuntimeConfig);
+
+/// Models loaded in this process. Policies (and a reloaded policy set) that name the same
+/// bundle with the same runtime settings share one instance, hence one queue: their windows
+/// batch together and the weights are in memory once. Entries are weak, so a model no engine
+/// uses any more is freed; a bundle whose `model.onnx` changed is loaded anew.
+static LOADED: Mutex<Vec<(LoadedKey, Weak<ModelClassifier>)>> = Mutex::new(Vec::new());
+
 fn load_one(
     models_dir: &Path,
     name: &str,
     bundle: &str,
     config: &RuntimeConfig,
-) -> Result<ModelClassifier, ClassifyError> {
+) -> Result<Arc<ModelClassifier>, ClassifyError> {
     let verified = verify_bundle(models_dir, bundle)?;
     if verified.manifest.classifier != name {
         return Err(ClassifyError::Policy {
@@ -115,5 +124,23 @@ fn load_one(
             ),
         });
     }
-    ModelClassifier::load(&verified, config)
+    let dir = verified
+        .dir
+        .canonicalize()
+        .unwrap_or_else(|_| verified.dir.clone());
+    let key: LoadedKey = (dir, verified.model_sha256.clone(), config.clone());
+    let mut loaded = LOADED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loaded.retain(|(_, w)| w.strong_count() > 0);
+    if let Some(m) = loaded
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, w)| w.upgrade())
+    {
+        return Ok(m);
+    }
+    let m = Arc::new(ModelClassifier::load(&verified, config)?);
+    loaded.push((key, Arc::downgrade(&m)));
+    Ok(m)
 }

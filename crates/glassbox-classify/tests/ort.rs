@@ -289,3 +289,37 @@ fn cuda_requested_without_cuda_is_a_clear_error() {
         "{e}"
     );
 }
+
+#[test]
+fn policies_naming_the_same_bundle_share_one_loaded_model() {
+    let Some(models) = common::real_models() else {
+        return;
+    };
+    let a = ClassifierSet::load(&models, &policy(), &config()).expect("load a");
+    let other = Policy::from_yaml(
+        "id: other\nclassifiers:\n  prompt_injection:\n    model: prompt-injection\n",
+        "other.yaml",
+    )
+    .expect("policy");
+    let b = ClassifierSet::load(&models, &other, &config()).expect("load b");
+    let (pa, pb) = (
+        a.get("prompt_injection").expect("a"),
+        b.get("prompt_injection").expect("b"),
+    );
+    assert!(
+        std::sync::Arc::ptr_eq(&pa, &pb),
+        "same bundle, same runtime settings: one instance, one queue"
+    );
+    let unbatched = RuntimeConfig {
+        batching: false,
+        ..config()
+    };
+    let c = ClassifierSet::load(&models, &other, &unbatched).expect("load c");
+    assert!(
+        !std::sync::Arc::ptr_eq(&pa, &c.get("prompt_injection").expect("c")),
+        "other runtime settings: another instance"
+    );
+    // The shared instance still answers for both.
+    let m = block_on(pb.classify("What is the capital of France?".into())).expect("classify");
+    assert!(score(&m, "prompt_injection") < 0.5);
+}
