@@ -61,6 +61,16 @@ pub struct ScanArgs {
         requires = "audit"
     )]
     pub signing_key: Option<PathBuf>,
+    /// HMAC deployment key for the records' content digests (from `glassbox audit keygen`).
+    /// Without it a per-session key is used and a digest cannot be re-computed later to prove
+    /// which text a record is about.
+    #[arg(
+        long,
+        env = "GLASSBOX_AUDIT_HMAC_KEY",
+        value_name = "FILE",
+        requires = "audit"
+    )]
+    pub hmac_key: Option<PathBuf>,
 }
 
 fn parse_action(s: &str) -> Result<Action, String> {
@@ -301,6 +311,9 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
             let mut opts = glassbox_audit::SinkOptions::default();
             if let Some(key) = &args.signing_key {
                 opts = opts.signing_key_file(key)?;
+            }
+            if let Some(key) = &args.hmac_key {
+                opts.hmac_key = Some(glassbox_audit::keys::load_hmac_key(key)?);
             }
             Some(
                 glassbox_audit::open_sink(store, opts)

@@ -189,3 +189,58 @@ fn policy_check_points_at_the_mistake() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: policy `default`"));
 }
+
+/// The content digests (`hmac_sha256`) in a file audit store's records.
+fn digests(store: &std::path::Path) -> Vec<String> {
+    let bytes = glassbox_audit::store::file::read_all_bytes(store).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    text.match_indices("\"hmac_sha256\":\"")
+        .map(|(i, m)| text[i + m.len()..i + m.len() + 64].to_string())
+        .collect()
+}
+
+#[test]
+fn scan_audit_digests_are_reproducible_with_the_deployment_hmac_key() {
+    let dir = std::env::temp_dir().join(format!("glassbox-scan-hmac-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("keys");
+    let out = glassbox(&["audit", "keygen", "--out", keys.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hmac = keys.join("audit-hmac.key");
+    assert!(hmac.is_file(), "keygen writes {}", hmac.display());
+    let policy = fixture("keywords.yaml");
+    let text = "The shipment leaves on Tuesday.";
+    let run = |store: &str, key: Option<&std::path::Path>| {
+        let store = dir.join(store);
+        let mut args = vec![
+            "scan".to_string(),
+            "--policy".into(),
+            policy.clone(),
+            "--audit".into(),
+            store.display().to_string(),
+        ];
+        if let Some(k) = key {
+            args.extend(["--hmac-key".into(), k.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = glassbox(&args, Some(text));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let d = digests(&store);
+        assert_eq!(d.len(), 1, "one content digest per screened text: {d:?}");
+        d[0].clone()
+    };
+    let a = run("a", Some(&hmac));
+    let b = run("b", Some(&hmac));
+    assert_eq!(
+        a, b,
+        "same key, same text: the same digest, so it can be re-proved"
+    );
+    let c = run("c", None);
+    let d = run("d", None);
+    assert_ne!(
+        c, d,
+        "without the key each session digests with its own key"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
