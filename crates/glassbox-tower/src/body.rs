@@ -119,9 +119,7 @@ impl SseState {
         let verdicts = gate.poll_verdicts(cx);
         let before = screen.report.verdict();
         for v in verdicts {
-            let lag = u64::try_from(v.lag.as_millis()).unwrap_or(u64::MAX);
-            let max = &mut screen.report.coverage.classifier_lag_ms;
-            *max = Some(max.map_or(lag, |m| m.max(lag)));
+            screen.report.classifier_lag(v.lag);
             screen.report.findings(&v.findings, 0);
             screen.report.failures(&v.failures);
         }

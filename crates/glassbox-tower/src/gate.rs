@@ -125,25 +125,12 @@ impl Gate {
 
     /// `part` ended: its unsent text is cut into a last window.
     pub fn end_part(&mut self, part: &str) {
-        let Some(windows) = self.parts.get_mut(part) else {
-            return;
-        };
-        let cut: Vec<_> = windows
-            .iter_mut()
-            .enumerate()
-            .filter_map(|(i, w)| w.flush().map(|w| (i, w)))
-            .collect();
-        for (i, w) in cut {
-            self.send(part, i, w);
-        }
+        self.cut(part, |_| true);
     }
 
     /// The stream ended (or was blocked by a pattern): every part's unsent text is sent.
     pub fn end_all(&mut self) {
-        let parts: Vec<String> = self.parts.keys().cloned().collect();
-        for p in parts {
-            self.end_part(&p);
-        }
+        self.cut_all(|_| true);
     }
 
     /// Queues downstream bytes produced after the text pushed so far; `last` marks the stream's
@@ -221,21 +208,7 @@ impl Gate {
     pub fn poll_verdicts(&mut self, cx: &mut Context<'_>) -> Vec<WindowVerdict> {
         let now = Instant::now();
         // Windows whose oldest byte waited `max_wait`.
-        let due: Vec<(String, usize)> = self
-            .parts
-            .iter()
-            .flat_map(|(p, ws)| {
-                ws.iter()
-                    .enumerate()
-                    .filter(|(_, w)| w.due(now))
-                    .map(move |(i, _)| (p.clone(), i))
-            })
-            .collect();
-        for (part, i) in due {
-            if let Some(w) = self.parts.get_mut(&part).and_then(|ws| ws[i].flush()) {
-                self.send(&part, i, w);
-            }
-        }
+        self.cut_all(|w| w.due(now));
         let mut verdicts = Vec::new();
         let mut k = 0;
         while k < self.in_flight.len() {
@@ -294,6 +267,36 @@ impl Gate {
                 // Already due: wake at once so the next poll cuts the window.
                 cx.waker().wake_by_ref();
             }
+        }
+    }
+
+    /// Cuts and sends a window of the unsent text of each of `part`'s windows that `when`
+    /// selects.
+    fn cut(&mut self, part: &str, when: impl Fn(&StreamWindows) -> bool) {
+        let Some(windows) = self.parts.get_mut(part) else {
+            return;
+        };
+        let cut: Vec<_> = windows
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, w)| when(w))
+            .filter_map(|(i, w)| w.flush().map(|w| (i, w)))
+            .collect();
+        for (i, w) in cut {
+            self.send(part, i, w);
+        }
+    }
+
+    /// [`Gate::cut`] over every part with a window `when` selects.
+    fn cut_all(&mut self, when: impl Fn(&StreamWindows) -> bool) {
+        let parts: Vec<String> = self
+            .parts
+            .iter()
+            .filter(|(_, ws)| ws.iter().any(&when))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in parts {
+            self.cut(&p, &when);
         }
     }
 

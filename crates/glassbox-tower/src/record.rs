@@ -117,6 +117,13 @@ impl Report {
         }
     }
 
+    /// Records a classifier lag; the coverage keeps the largest.
+    pub fn classifier_lag(&mut self, lag: std::time::Duration) {
+        let lag = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
+        let max = &mut self.coverage.classifier_lag_ms;
+        *max = Some(max.map_or(lag, |m| m.max(lag)));
+    }
+
     /// Adds one finished scanner's coverage.
     pub fn scanner(&mut self, s: &StreamScanner) {
         let c = &mut self.coverage;

@@ -327,9 +327,7 @@ async fn classified_scan(
     }
     let started = Instant::now();
     let outcome = engine.scan_classified(text, direction).await;
-    let lag = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let max = &mut report.coverage.classifier_lag_ms;
-    *max = Some(max.map_or(lag, |m| m.max(lag)));
+    report.classifier_lag(started.elapsed());
     outcome
 }
 

@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,7 +27,7 @@ use glassbox_core::classify::ClassifyFuture;
 use glassbox_core::{Action, Category, Classifier, DecisionEvent, DetectorError, Engine, Match};
 use glassbox_tower::{BoxError, ScreenBody, ScreenLayer};
 use http::{Request, Response};
-use http_body::{Body, Frame};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower::{Layer, ServiceExt};
@@ -137,33 +137,12 @@ fn engine_on_error(
     (engine_with(&yaml, vec![]).with_classifiers(vec![c]), ctl)
 }
 
-/// An upstream that sends `bytes` (cut at `cuts`) and then, when `stall`, never ends.
-struct Upstream {
-    inner: ChunkBody,
-    stall: bool,
-}
-
-impl Body for Upstream {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if self.stall && self.inner.chunks.is_empty() {
-            return Poll::Pending;
-        }
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-}
-
 /// The layer in front of an upstream answering `upstream`; returns the response body.
-async fn open(
-    engine: Engine,
-    path: &str,
-    upstream: Upstream,
-) -> (ScreenBody<Upstream>, Arc<MemorySink>) {
+async fn open<B>(engine: Engine, path: &str, upstream: B) -> (ScreenBody<B>, Arc<MemorySink>)
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let sink = Arc::new(MemorySink::default());
     let layer = ScreenLayer::new(engine).audit_sink(sink.clone());
     let body = Arc::new(Mutex::new(Some(upstream)));
@@ -225,13 +204,6 @@ fn response_event(sink: &MemorySink) -> DecisionEvent {
     r.into_iter().next().unwrap()
 }
 
-fn full(input: &[u8], cuts: &[usize]) -> Upstream {
-    Upstream {
-        inner: ChunkBody::new(input, cuts),
-        stall: false,
-    }
-}
-
 /// The bytes the patterns alone (`engine` without classifiers) emit for `input`.
 async fn patterns_only(engine: &Engine, path: &str, input: &[u8], cuts: &[usize]) -> Vec<u8> {
     let patterns = Engine::new(engine.policy().clone(), engine.detectors().to_vec());
@@ -249,7 +221,7 @@ fn clean_streams_are_byte_identical_to_patterns_only_at_every_split_point() {
             for cut in 0..=input.len() {
                 let ctx = format!("{name} cut at {cut}");
                 ctl.reset();
-                let (mut body, sink) = open(e.clone(), path, full(&input, &[cut])).await;
+                let (mut body, sink) = open(e.clone(), path, ChunkBody::new(&input, &[cut])).await;
                 let mut out = Vec::new();
                 assert!(drain(&mut body, &mut out).await, "{ctx}: ends");
                 assert_eq!(
@@ -287,7 +259,7 @@ fn hold_mode_releases_no_text_before_its_verdict() {
         for (name, path) in CLEAN {
             let input = fixture(name);
             let (e, ctl) = engine("hold", "EVIL", false);
-            let (mut body, sink) = open(e.clone(), path, full(&input, &[])).await;
+            let (mut body, sink) = open(e.clone(), path, ChunkBody::new(&input, &[])).await;
             let mut out = Vec::new();
             assert!(
                 !drain(&mut body, &mut out).await,
@@ -322,7 +294,7 @@ fn hold_mode_block_drops_held_text_and_ends_in_the_block_form() {
             let input = fixture(name);
             for cut in (0..=input.len()).step_by(11) {
                 let ctx = format!("{name} cut at {cut}");
-                let (mut body, sink) = open(e.clone(), path, full(&input, &[cut])).await;
+                let (mut body, sink) = open(e.clone(), path, ChunkBody::new(&input, &[cut])).await;
                 let mut out = Vec::new();
                 assert!(drain(&mut body, &mut out).await, "{ctx}");
                 let text = String::from_utf8_lossy(&out);
@@ -376,7 +348,7 @@ fn observe_mode_releases_at_once_and_a_later_verdict_stops_the_stream() {
                 .filter(|&i| i < input.len())
                 .collect();
             let (e, ctl) = engine("observe", "vault", false);
-            let (mut body, sink) = open(e, path, full(&input, &cuts)).await;
+            let (mut body, sink) = open(e, path, ChunkBody::new(&input, &cuts)).await;
             let mut out = Vec::new();
             assert!(!drain(&mut body, &mut out).await, "{name}: the end waits");
             let before = stream_texts(path, &decode(&out));
@@ -409,7 +381,7 @@ fn classifier_failure_follows_on_error() {
         for on_error in ["closed", "open"] {
             let (e, ctl) = engine_on_error(on_error, "hold", "EVIL", true, WINDOWS);
             ctl.state.lock().unwrap().fail = true;
-            let (mut body, sink) = open(e.clone(), path, full(&input, &[])).await;
+            let (mut body, sink) = open(e.clone(), path, ChunkBody::new(&input, &[])).await;
             let mut out = Vec::new();
             assert!(drain(&mut body, &mut out).await, "{on_error}");
             let ev = response_event(&sink);
@@ -457,10 +429,7 @@ async fn a_stalled_upstream_gets_its_text_classified_after_max_wait() {
         true,
         "    window_bytes: 4096\n    max_wait_ms: 20\n",
     );
-    let upstream = Upstream {
-        inner: ChunkBody::new(&input[..cut], &[]),
-        stall: true,
-    };
+    let upstream = Stalled(ChunkBody::new(&input[..cut], &[]));
     let (mut body, _sink) = open(e, path, upstream).await;
     let mut out = Vec::new();
     let got = tokio::time::timeout(Duration::from_secs(20), async {

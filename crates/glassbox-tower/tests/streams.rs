@@ -534,23 +534,6 @@ fn detector_failure_follows_on_error_in_streams() {
     });
 }
 
-/// An upstream that sends some chunks and then goes quiet (pending, never ending).
-struct Stalled(ChunkBody);
-
-impl http_body::Body for Stalled {
-    type Data = Bytes;
-    type Error = glassbox_tower::BoxError;
-    fn poll_frame(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
-        match std::pin::Pin::new(&mut self.0).poll_frame(cx) {
-            std::task::Poll::Ready(None) => std::task::Poll::Pending,
-            other => other,
-        }
-    }
-}
-
 #[test]
 fn nothing_waits_for_more_upstream_data_than_the_hold_back_needs() {
     // The upstream stops after the event that ends "…safe." of choice 1 and goes quiet: every

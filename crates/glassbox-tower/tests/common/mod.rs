@@ -147,6 +147,24 @@ impl Body for ChunkBody {
     }
 }
 
+/// An upstream that sends some chunks and then goes quiet (pending, never ending).
+pub struct Stalled(pub ChunkBody);
+
+impl Body for Stalled {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match Pin::new(&mut self.0).poll_frame(cx) {
+            Poll::Ready(None) => Poll::Pending,
+            other => other,
+        }
+    }
+}
+
 pub fn sse_response(body: ChunkBody) -> Response<ChunkBody> {
     Response::builder()
         .header("content-type", "text/event-stream")
