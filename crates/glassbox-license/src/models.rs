@@ -693,10 +693,14 @@ pub fn check_resolved(
 
 /// Today's date in UTC as `YYYY-MM-DD`.
 pub fn today_utc() -> String {
-    let secs = std::time::SystemTime::now()
+    civil_date(utc_day() as i64)
+}
+
+/// Today in UTC as days since 1970-01-01 (the day [`today_utc`] names; approvals expire by it).
+pub fn utc_day() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    civil_date((secs / 86_400) as i64)
+        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 /// Days since 1970-01-01 → `YYYY-MM-DD` (H. Hinnant's civil-from-days).

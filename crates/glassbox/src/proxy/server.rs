@@ -507,13 +507,6 @@ impl GateCache {
     }
 }
 
-/// Days since 1970-01-01, UTC (the day `glassbox_license::models::today_utc` names).
-fn utc_day() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() / 86_400)
-}
-
 impl LicenceGate {
     fn new(policies: PolicySet) -> Self {
         LicenceGate {
@@ -569,7 +562,7 @@ impl glassbox_tower::ModelGate for LicenceGate {
             return glassbox_tower::GateDecision::allow();
         };
         let policy = selected.engine.policy();
-        let day = utc_day();
+        let day = glassbox_license::models::utc_day();
         if let Some(d) = self
             .decided
             .read()
