@@ -15,6 +15,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 17
+MS = "com.microsoft"  # ONNX Runtime's contrib operators (fused attention, skip layer norm)
 IR_VERSION = 8
 
 
@@ -28,9 +29,11 @@ class _Graph:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
-    def op(self, op_type, inputs, name, **attrs):
+    def op(self, op_type, inputs, name, domain="", **attrs):
         self.n += 1
-        self.nodes.append(helper.make_node(op_type, inputs, [name], name=f"n{self.n}_{op_type}", **attrs))
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [name], name=f"n{self.n}_{op_type}", domain=domain or None, **attrs)
+        )
         return name
 
     def linear(self, x, w_out_in, b, name):
@@ -47,16 +50,17 @@ class _Graph:
 
     def model(self, inputs, outputs, doc):
         g = helper.make_graph(self.nodes, "glassbox", inputs, outputs, self.inits)
-        m = helper.make_model(
-            g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="glassbox-models"
-        )
+        opsets = [helper.make_opsetid("", OPSET)]
+        if any(n.domain == MS for n in self.nodes):
+            opsets.append(helper.make_opsetid(MS, 1))
+        m = helper.make_model(g, opset_imports=opsets, producer_name="glassbox-models")
         m.ir_version = IR_VERSION
         m.doc_string = doc
         onnx.checker.check_model(m, full_check=True)
         return m
 
 
-def bert_classifier(w, heads, num_layers=6, num_heads=12, eps=1e-12, doc=""):
+def bert_classifier(w, heads, num_layers=6, num_heads=12, eps=1e-12, doc="", fused=False):
     """`w`: safetensors dict of a BertModel; `heads`: list of (W (out,in), b, activation) layers
     applied to the sentence embedding, the last followed by a sigmoid."""
     g = _Graph()
@@ -96,39 +100,10 @@ def bert_classifier(w, heads, num_layers=6, num_heads=12, eps=1e-12, doc=""):
     h = ln(x, "embeddings.LayerNorm", "emb.ln")
 
     mask_f = g.op("Cast", [mask], "mask.f", to=TensorProto.FLOAT)
-    inv = g.op("Sub", [g.const("one_f", np.array(1.0, dtype=np.float32)), mask_f], "mask.inv")
-    bias2 = g.op("Mul", [inv, g.const("neg_big", np.array(-10000.0, dtype=np.float32))], "mask.bias2")
-    attn_bias = g.op("Unsqueeze", [bias2, g.const("axes_1_2", np.array([1, 2], dtype=np.int64))], "mask.bias")
-    split_shape = g.const("split_heads_shape", np.array([0, 0, num_heads, head_dim], dtype=np.int64))
-    merge_shape = g.const("merge_heads_shape", np.array([0, 0, hidden], dtype=np.int64))
-    scale = g.const("attn_scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
-    sqrt2 = g.const("sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))
-    half = g.const("half", np.array(0.5, dtype=np.float32))
-
-    for i in range(num_layers):
-        p = f"encoder.layer.{i}"
-        q = g.linear(h, w[f"{p}.attention.self.query.weight"], w[f"{p}.attention.self.query.bias"], f"{p}.q")
-        k = g.linear(h, w[f"{p}.attention.self.key.weight"], w[f"{p}.attention.self.key.bias"], f"{p}.k")
-        v = g.linear(h, w[f"{p}.attention.self.value.weight"], w[f"{p}.attention.self.value.bias"], f"{p}.v")
-        q = g.op("Transpose", [g.op("Reshape", [q, split_shape], f"{p}.q4")], f"{p}.qt", perm=[0, 2, 1, 3])
-        k = g.op("Transpose", [g.op("Reshape", [k, split_shape], f"{p}.k4")], f"{p}.kt", perm=[0, 2, 3, 1])
-        v = g.op("Transpose", [g.op("Reshape", [v, split_shape], f"{p}.v4")], f"{p}.vt", perm=[0, 2, 1, 3])
-        s = g.op("Mul", [g.op("MatMul", [q, k], f"{p}.qk"), scale], f"{p}.scaled")
-        s = g.op("Add", [s, attn_bias], f"{p}.masked")
-        probs = g.op("Softmax", [s], f"{p}.probs", axis=-1)
-        ctx = g.op("Transpose", [g.op("MatMul", [probs, v], f"{p}.ctx4")], f"{p}.ctxt", perm=[0, 2, 1, 3])
-        ctx = g.op("Reshape", [ctx, merge_shape], f"{p}.ctx")
-        a = g.linear(ctx, w[f"{p}.attention.output.dense.weight"], w[f"{p}.attention.output.dense.bias"], f"{p}.attn_out")
-        h1 = ln(g.op("Add", [a, h], f"{p}.res1"), f"{p}.attention.output.LayerNorm", f"{p}.ln1")
-        inter = g.linear(h1, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"], f"{p}.inter")
-        erf = g.op("Erf", [g.op("Div", [inter, sqrt2], f"{p}.gelu.div")], f"{p}.gelu.erf")
-        gelu = g.op(
-            "Mul",
-            [g.op("Mul", [inter, half], f"{p}.gelu.half"), g.op("Add", [erf, "one_f"], f"{p}.gelu.plus1")],
-            f"{p}.gelu",
-        )
-        o = g.linear(gelu, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"], f"{p}.out")
-        h = ln(g.op("Add", [o, h1], f"{p}.res2"), f"{p}.output.LayerNorm", f"{p}.ln2")
+    if fused:
+        h = _fused_layers(g, w, h, mask, num_layers, num_heads, eps)
+    else:
+        h = _plain_layers(g, w, h, mask_f, ln, num_layers, num_heads, head_dim, hidden)
 
     mask3 = g.op("Unsqueeze", [mask_f, g.const("axes_2", np.array([2], dtype=np.int64))], "pool.mask3")
     axes1 = g.const("axes_1", np.array([1], dtype=np.int64))
@@ -157,6 +132,100 @@ def bert_classifier(w, heads, num_layers=6, num_heads=12, eps=1e-12, doc=""):
         ],
         doc,
     )
+
+
+def _plain_layers(g, w, h, mask_f, ln, num_layers, num_heads, head_dim, hidden):
+    """The encoder layers in standard ONNX operators, written the way BertModel computes them."""
+    inv = g.op("Sub", [g.const("one_f", np.array(1.0, dtype=np.float32)), mask_f], "mask.inv")
+    bias2 = g.op("Mul", [inv, g.const("neg_big", np.array(-10000.0, dtype=np.float32))], "mask.bias2")
+    attn_bias = g.op("Unsqueeze", [bias2, g.const("axes_1_2", np.array([1, 2], dtype=np.int64))], "mask.bias")
+    split_shape = g.const("split_heads_shape", np.array([0, 0, num_heads, head_dim], dtype=np.int64))
+    merge_shape = g.const("merge_heads_shape", np.array([0, 0, hidden], dtype=np.int64))
+    scale = g.const("attn_scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
+    sqrt2 = g.const("sqrt2", np.array(np.sqrt(2.0), dtype=np.float32))
+    half = g.const("half", np.array(0.5, dtype=np.float32))
+    for i in range(num_layers):
+        p = f"encoder.layer.{i}"
+        q = g.linear(h, w[f"{p}.attention.self.query.weight"], w[f"{p}.attention.self.query.bias"], f"{p}.q")
+        k = g.linear(h, w[f"{p}.attention.self.key.weight"], w[f"{p}.attention.self.key.bias"], f"{p}.k")
+        v = g.linear(h, w[f"{p}.attention.self.value.weight"], w[f"{p}.attention.self.value.bias"], f"{p}.v")
+        q = g.op("Transpose", [g.op("Reshape", [q, split_shape], f"{p}.q4")], f"{p}.qt", perm=[0, 2, 1, 3])
+        k = g.op("Transpose", [g.op("Reshape", [k, split_shape], f"{p}.k4")], f"{p}.kt", perm=[0, 2, 3, 1])
+        v = g.op("Transpose", [g.op("Reshape", [v, split_shape], f"{p}.v4")], f"{p}.vt", perm=[0, 2, 1, 3])
+        s = g.op("Mul", [g.op("MatMul", [q, k], f"{p}.qk"), scale], f"{p}.scaled")
+        s = g.op("Add", [s, attn_bias], f"{p}.masked")
+        probs = g.op("Softmax", [s], f"{p}.probs", axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [probs, v], f"{p}.ctx4")], f"{p}.ctxt", perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, merge_shape], f"{p}.ctx")
+        a = g.linear(ctx, w[f"{p}.attention.output.dense.weight"], w[f"{p}.attention.output.dense.bias"], f"{p}.attn_out")
+        h1 = ln(g.op("Add", [a, h], f"{p}.res1"), f"{p}.attention.output.LayerNorm", f"{p}.ln1")
+        inter = g.linear(h1, w[f"{p}.intermediate.dense.weight"], w[f"{p}.intermediate.dense.bias"], f"{p}.inter")
+        erf = g.op("Erf", [g.op("Div", [inter, sqrt2], f"{p}.gelu.div")], f"{p}.gelu.erf")
+        gelu = g.op(
+            "Mul",
+            [g.op("Mul", [inter, half], f"{p}.gelu.half"), g.op("Add", [erf, "one_f"], f"{p}.gelu.plus1")],
+            f"{p}.gelu",
+        )
+        o = g.linear(gelu, w[f"{p}.output.dense.weight"], w[f"{p}.output.dense.bias"], f"{p}.out")
+        h = ln(g.op("Add", [o, h1], f"{p}.res2"), f"{p}.output.LayerNorm", f"{p}.ln2")
+    return h
+
+
+def _fused_layers(g, w, h, mask, num_layers, num_heads, eps):
+    """The encoder layers as ONNX Runtime's fused contrib operators: one `Attention` per layer
+    (Q, K and V weights concatenated column-wise into one (hidden, 3*hidden) MatMul, the 0/1
+    attention mask as its raw mask), `SkipLayerNormalization` for residual + bias + layer norm, and
+    `BiasGelu`. Same arithmetic as the plain graph in fewer, larger kernels; the weights are still
+    exact copies (transposed and concatenated)."""
+    mask_i = g.op("Cast", [mask], "mask.i32", to=TensorProto.INT32)
+    for i in range(num_layers):
+        p = f"encoder.layer.{i}"
+        a = f"{p}.attention.self"
+        qkv_w = np.concatenate([w[f"{a}.{n}.weight"].T for n in ("query", "key", "value")], axis=1)
+        qkv_b = np.concatenate([w[f"{a}.{n}.bias"] for n in ("query", "key", "value")])
+        ctx = g.op(
+            "Attention",
+            [h, g.const(f"{p}.qkv.weight", qkv_w), g.const(f"{p}.qkv.bias", qkv_b), mask_i],
+            f"{p}.ctx",
+            domain=MS,
+            num_heads=num_heads,
+        )
+        d = f"{p}.attention.output"
+        proj = g.op("MatMul", [ctx, g.const(f"{d}.dense.weight_t", w[f"{d}.dense.weight"].T)], f"{p}.attn_out.mm")
+        h1 = g.op(
+            "SkipLayerNormalization",
+            [
+                proj,
+                h,
+                g.const(f"{d}.LayerNorm.gamma", w[f"{d}.LayerNorm.weight"]),
+                g.const(f"{d}.LayerNorm.beta", w[f"{d}.LayerNorm.bias"]),
+                g.const(f"{d}.dense.bias", w[f"{d}.dense.bias"]),
+            ],
+            f"{p}.ln1",
+            domain=MS,
+            epsilon=eps,
+        )
+        inter = g.op(
+            "MatMul", [h1, g.const(f"{p}.inter.weight_t", w[f"{p}.intermediate.dense.weight"].T)], f"{p}.inter.mm"
+        )
+        gelu = g.op(
+            "BiasGelu", [inter, g.const(f"{p}.inter.bias", w[f"{p}.intermediate.dense.bias"])], f"{p}.gelu", domain=MS
+        )
+        o = g.op("MatMul", [gelu, g.const(f"{p}.out.weight_t", w[f"{p}.output.dense.weight"].T)], f"{p}.out.mm")
+        h = g.op(
+            "SkipLayerNormalization",
+            [
+                o,
+                h1,
+                g.const(f"{p}.output.LayerNorm.gamma", w[f"{p}.output.LayerNorm.weight"]),
+                g.const(f"{p}.output.LayerNorm.beta", w[f"{p}.output.LayerNorm.bias"]),
+                g.const(f"{p}.out.bias", w[f"{p}.output.dense.bias"]),
+            ],
+            f"{p}.ln2",
+            domain=MS,
+            epsilon=eps,
+        )
+    return h
 
 
 def _keras_gates_to_onnx(m, units):

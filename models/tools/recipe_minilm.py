@@ -1,11 +1,12 @@
 """Prompt-injection bundle: all-MiniLM-L6-v2 as ONNX plus a classification head trained here.
 
-Steps: write the encoder graph; check it against the published sentence-transformers similarity
-values; quantise the encoder's weight MatMuls to int8 (`quantize`, the graph the runtime runs);
-embed the training, validation and test rows with that quantised encoder (cached per row in
-models/.cache); train an MLP head with numpy (fixed seed); evaluate it, the shipped jailguard
-head and their mean on the validation set kept in the repo and on the held-out test rows; pick
-the threshold on validation; write model.onnx (quantised encoder + float head) and EVAL.md.
+Steps: write the encoder graph (fused ONNX Runtime operators, `FUSED`); check it against the
+published sentence-transformers similarity values; optionally quantise the encoder's weight
+MatMuls to int8 (`QUANTIZE`, off); embed the training, validation and test rows with the encoder
+graph the runtime runs (cached per row in models/.cache); train an MLP head with numpy (fixed
+seed); evaluate it, the shipped jailguard head and their mean on the validation set kept in the
+repo and on the held-out test rows; pick the threshold on validation; write model.onnx (encoder +
+float head) and EVAL.md.
 """
 
 import hashlib
@@ -32,6 +33,12 @@ MAX_FPR = 0.01  # the threshold is the lowest whose validation false-positive ra
 # and glassbox-classify batches windows across requests. Until the runtime runs such a model one
 # row at a time (or the activations get fixed, calibrated scales), the shipped encoder is float.
 QUANTIZE = False
+# On: the encoder layers are written as ONNX Runtime's fused contrib operators (`Attention`,
+# `SkipLayerNormalization`, `BiasGelu`; onnx_graphs._fused_layers). Scores match the plain graph
+# to ~1e-6, stay independent of the other rows in a batch, and a 2 x 64-token batch runs ~10-20 %
+# faster on 2 AVX2 cores (ONNX Runtime's own session-time fusions do not recognise the attention
+# pattern). Both CPU and CUDA execution providers implement these operators.
+FUSED = True
 HEADS = 5  # MLPs trained with seeds SEED..SEED+4; the shipped head averages their logits
 AUTHORED_WEIGHT = 20.0  # loss weight of an authored row (about 300 among 19,000 public rows)
 L2 = 1e-3
@@ -291,7 +298,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     w = load_file(sources["weights"])
     tok = _tokenizer(sources["tokenizer"])
     zero_head = [(np.zeros((1, 384), np.float32), np.zeros(1, np.float32), None)]
-    encoder = onnx_graphs.bert_classifier(w, zero_head)
+    encoder = onnx_graphs.bert_classifier(w, zero_head, fused=FUSED)
     sims = check_similarity(_session(encoder), tok, "float")
     if QUANTIZE:
         encoder = quantize(encoder)
@@ -349,6 +356,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     model = onnx_graphs.bert_classifier(
         w,
         heads,
+        fused=FUSED,
         doc=f"glassbox bundle {bundle}: {manifest['upstream_model']}{' (int8 MatMuls)' if QUANTIZE else ''} + trained head",
     )
     if QUANTIZE:
