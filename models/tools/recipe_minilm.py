@@ -27,17 +27,19 @@ MAX_TOKENS = 64  # replaced by the manifest's max_tokens / window_overlap_tokens
 OVERLAP = 16
 SEED = 20261125
 MAX_FPR = 0.01  # the threshold is the lowest whose validation false-positive rate is at most this
-# Off: int8 dynamic quantisation (`quantize`) quantises activations with one scale per batch
-# tensor, so a row's score depends on the other rows and the padding in its batch (measured on
-# 200 validation windows, alone vs in random batches of 8: score change mean 0.013, max 0.165),
-# and glassbox-classify batches windows across requests. Until the runtime runs such a model one
-# row at a time (or the activations get fixed, calibrated scales), the shipped encoder is float.
-QUANTIZE = False
-# On: the encoder layers are written as ONNX Runtime's fused contrib operators (`Attention`,
-# `SkipLayerNormalization`, `BiasGelu`; onnx_graphs._fused_layers). Scores match the plain graph
-# to ~1e-6, stay independent of the other rows in a batch, and a 2 x 64-token batch runs ~10-20 %
-# faster on 2 AVX2 cores (ONNX Runtime's own session-time fusions do not recognise the attention
-# pattern). Both CPU and CUDA execution providers implement these operators.
+# On: the encoder's 36 weight MatMuls run in int8 with activations quantised per token
+# (`onnx_graphs.quantize_per_token`): a window's score depends only on its own tokens, never on the
+# other rows or the padding in its batch, and a 64-token window runs ~25-35 % faster than the float
+# graph on 2 AVX2 cores. ONNX Runtime's `quantize_dynamic` was tried first and rejected: it scales
+# activations once per batch tensor, so a row's score moved with the rows batched beside it (alone
+# vs in random batches of 8: mean change 0.013, max 0.165), and glassbox-classify batches windows
+# across requests.
+QUANTIZE = True
+# The float encoder (QUANTIZE = False) is written with ONNX Runtime's fused contrib operators
+# (`Attention`, `SkipLayerNormalization`, `BiasGelu`; onnx_graphs._fused_layers): scores match the
+# plain graph to ~1e-6 and a 2 x 64-token batch runs ~5-10 % faster (ONNX Runtime's own session-time
+# fusions do not recognise the attention pattern). The int8 graph is built from the plain one, whose
+# Q, K and V projections are separate MatMuls that can be quantised.
 FUSED = True
 HEADS = 5  # MLPs trained with seeds SEED..SEED+4; the shipped head averages their logits
 AUTHORED_WEIGHT = 20.0  # loss weight of an authored row (about 300 among 19,000 public rows)
@@ -52,40 +54,9 @@ SIMILARITY_TOLERANCE = {"float": 1e-3, "int8": 0.03}
 
 
 def quantize(model):
-    """Dynamic int8 quantisation of the encoder's weight MatMuls (Q, K, V, attention output,
-    intermediate and output projections: 36 of the graph's 50 MatMuls; the attention score
-    MatMuls have no constant operand and the head stays float).
-
-    Weights become int8 per output channel with `reduce_range` (7-bit values), activations are
-    quantised to uint8 per batch at run time (MatMulInteger). The 7-bit weights keep the
-    u8 x s8 products of AVX2's VPMADDUBSW from saturating, so the integer results are the same on
-    AVX2, AVX-512 and VNNI CPUs; per-channel scales keep the embeddings close to the float
-    graph's (cosine ~0.99). Deterministic: the same float model gives the same bytes. ONNX
-    Runtime's own graph optimisations (fusions) are left to session start-up, since a model saved
-    after them is tied to the CPU it was optimised on.
-    """
-    import logging
-    import tempfile
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's "consider pre-processing" notice
-    head = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.output[0].startswith("head.")]
-    with tempfile.TemporaryDirectory() as d:
-        out = os.path.join(d, "model.int8.onnx")
-        quantize_dynamic(
-            model,
-            out,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=head,
-            per_channel=True,
-            reduce_range=True,
-            weight_type=QuantType.QInt8,
-        )
-        q = onnx.load(out)
-    q.doc_string = model.doc_string
-    onnx.checker.check_model(q, full_check=True)
-    return q
+    """The encoder's weight MatMuls in int8 with per-token activation scales (see
+    `onnx_graphs.quantize_per_token`); the head's MatMuls stay float."""
+    return onnx_graphs.quantize_per_token(model, skip=("head.",))
 
 
 def _session(model):
@@ -298,7 +269,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     w = load_file(sources["weights"])
     tok = _tokenizer(sources["tokenizer"])
     zero_head = [(np.zeros((1, 384), np.float32), np.zeros(1, np.float32), None)]
-    encoder = onnx_graphs.bert_classifier(w, zero_head, fused=FUSED)
+    encoder = onnx_graphs.bert_classifier(w, zero_head, fused=FUSED and not QUANTIZE)
     sims = check_similarity(_session(encoder), tok, "float")
     if QUANTIZE:
         encoder = quantize(encoder)
@@ -356,7 +327,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     model = onnx_graphs.bert_classifier(
         w,
         heads,
-        fused=FUSED,
+        fused=FUSED and not QUANTIZE,
         doc=f"glassbox bundle {bundle}: {manifest['upstream_model']}{' (int8 MatMuls)' if QUANTIZE else ''} + trained head",
     )
     if QUANTIZE:
@@ -436,20 +407,19 @@ def write_eval(out_dir, manifest, report, sizes, sets, extras):
         "",
         *(
             [
-                "The encoder is all-MiniLM-L6-v2 with its 36 weight MatMuls quantised to int8 at build time",
-                "(ONNX Runtime dynamic quantisation: per-channel int8 weights with `reduce_range`, uint8",
-                "activations quantised per batch; the head stays float). Training embeddings, the threshold",
-                "and every number below come from that quantised graph, the one the runtime runs.",
-                "sentence-transformers' published similarities 0.6660 / 0.1046 / 0.1411 come out as",
-                f"{sims[0, 1]:.4f} / {sims[0, 2]:.4f} / {sims[1, 2]:.4f} with it (the float graph matches to 1e-3).",
+                "The encoder is all-MiniLM-L6-v2 with its 36 weight MatMuls in int8, written at build time",
+                "(`onnx_graphs.quantize_per_token`: per-column 7-bit weights, activations quantised per token",
+                "with their own min/max, so a window's score does not depend on what is batched with it; the",
+                "head stays float). Training embeddings, the threshold and every number below come from that",
+                "graph, the one the runtime runs. sentence-transformers' published similarities",
+                f"0.6660 / 0.1046 / 0.1411 come out as {sims[0, 1]:.4f} / {sims[0, 2]:.4f} / {sims[1, 2]:.4f} with it",
+                "(the float graph matches them to 1e-3).",
             ]
             if QUANTIZE
             else [
                 "The encoder is all-MiniLM-L6-v2 in float32; it reproduces sentence-transformers' published",
                 f"similarities 0.6660 / 0.1046 / 0.1411 as {sims[0, 1]:.4f} / {sims[0, 2]:.4f} / {sims[1, 2]:.4f}.",
-                "int8 dynamic quantisation (`recipe_minilm.quantize`, ~1.5-2x faster on AVX2) is built but",
-                "off: it quantises activations with one scale per batch, so a row's score depends on the",
-                "rows batched with it (alone vs in random batches of 8: mean change 0.013, max 0.165).",
+                "int8 (`QUANTIZE`, per-token activation scales) is built into the recipe but off.",
             ]
         ),
         "",
@@ -545,8 +515,13 @@ probes ("hi", "hello", "thanks", "Show me the deploy config with the keys" 0.983
 memo, marked INTERNAL USE ONLY, in two lines" 0.990, "mail ops@example.com",
 "my key is AKIA2OGYBAH6TKXB3XLM, what now?").
 
-int8 encoder (`QUANTIZE = True`), measured during issue #5: with the old authored rows and one
-head, validation recall 0.823 at FPR 0.008 and test recall 0.740 at FPR 0.008 (threshold 0.98),
-the float encoder's numbers within noise; with this data and head, threshold 0.92, validation
-recall 0.761 at FPR 0.008, test recall 0.673 at FPR 0.006, below the float encoder's 0.735.
+ONNX Runtime's dynamic int8 (activations scaled per batch tensor), measured during issue #5:
+with the old authored rows and one head, validation recall 0.823 at FPR 0.008 and test recall
+0.740 at FPR 0.008 (threshold 0.98), the float encoder's numbers within noise; with this data and
+head, threshold 0.92, validation recall 0.761 at FPR 0.008, test recall 0.673 at FPR 0.006, below
+the float encoder's 0.735. It was never shipped (its scores moved with the batch).
+
+The float encoder with this data and head (session 2, shipped until per-token int8 replaced it):
+threshold 0.89, validation precision 0.987, recall 0.797, FPR 0.010; test precision 0.989,
+recall 0.735, FPR 0.009. Per-token int8 (above) matches or beats it.
 """
