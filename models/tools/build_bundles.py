@@ -56,6 +56,8 @@ INPUTS_KEY = "build-inputs"
 def inputs_digest(bundle, manifest):
     """sha256 over the names and contents of the recipe's input files."""
     h = hashlib.sha256()
+    if manifest["build"]["recipe"] == "minilm_classifier":  # recipe_minilm.PRECISION
+        h.update(f"precision={os.environ.get('GLASSBOX_ENCODER_PRECISION', 'int8')}\0".encode())
     for rel in RECIPE_INPUTS.get(manifest["build"]["recipe"], []):
         rel = rel.format(bundle=bundle)
         h.update(rel.encode() + b"\0")

@@ -34,7 +34,14 @@ MAX_FPR = 0.01  # the threshold is the lowest whose validation false-positive ra
 # activations once per batch tensor, so a row's score moved with the rows batched beside it (alone
 # vs in random batches of 8: mean change 0.013, max 0.165), and glassbox-classify batches windows
 # across requests.
-QUANTIZE = True
+# GLASSBOX_ENCODER_PRECISION=float at set-up builds the float encoder instead (for CUDA hosts:
+# ONNX Runtime's CUDA provider has no uint8 x int8 MatMulInteger, so those nodes of the int8 graph
+# would run on the CPU); the threshold is then re-chosen in EVAL.md and the build warns when it
+# differs from the manifest's.
+PRECISION = os.environ.get("GLASSBOX_ENCODER_PRECISION", "int8")
+if PRECISION not in ("int8", "float"):
+    raise SystemExit(f"GLASSBOX_ENCODER_PRECISION={PRECISION!r}: expected int8 or float")
+QUANTIZE = PRECISION == "int8"
 # The float encoder (QUANTIZE = False) is written with ONNX Runtime's fused contrib operators
 # (`Attention`, `SkipLayerNormalization`, `BiasGelu`; onnx_graphs._fused_layers): scores match the
 # plain graph to ~1e-6 and a 2 x 64-token batch runs ~5-10 % faster (ONNX Runtime's own session-time
