@@ -115,6 +115,41 @@ fn main() {
             p99.as_secs_f64() * 1e3
         );
     }
+    // Session layout, alternating calls so both see the same machine: one session whose
+    // operators use both cores, against two single-threaded sessions that take one window each.
+    {
+        let layouts = [(1, 2), (2, 1)].map(|(workers, intra_threads)| {
+            let cfg = RuntimeConfig {
+                workers,
+                intra_threads,
+                ..RuntimeConfig::default()
+            };
+            let set = load(&models, &cfg);
+            let c = set.get("prompt_injection").expect("loaded");
+            (
+                format!("{workers} session(s) x {intra_threads} thread(s)"),
+                set,
+                c,
+            )
+        });
+        let mut lat = [Vec::new(), Vec::new()];
+        for _ in 0..300 {
+            for (i, (_, _, c)) in layouts.iter().enumerate() {
+                let t = Instant::now();
+                block_on(c.classify(TEXT_400.to_string())).expect("classified");
+                lat[i].push(t.elapsed());
+            }
+        }
+        for ((name, _, _), l) in layouts.iter().zip(lat) {
+            let (p50, p99) = percentiles(l);
+            println!(
+                "latency prompt_injection {}B, {name}: p50 {:.2} ms, p99 {:.2} ms",
+                TEXT_400.len(),
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
+        }
+    }
     {
         let mut g = crit.benchmark_group("single");
         g.throughput(Throughput::Bytes(TEXT_400.len() as u64));

@@ -59,8 +59,16 @@ impl ModelClassifier {
         bundle: &VerifiedBundle,
         config: &RuntimeConfig,
     ) -> Result<ModelClassifier, ClassifyError> {
-        let backend = OrtBackend::new(bundle, config)?;
-        ModelClassifier::with_backend(bundle, backend, config)
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let (workers, intra_threads) = config.sessions(cores);
+        let session_config = RuntimeConfig {
+            intra_threads,
+            ..config.clone()
+        };
+        let backends = (0..workers)
+            .map(|_| OrtBackend::new(bundle, &session_config))
+            .collect::<Result<Vec<_>, _>>()?;
+        ModelClassifier::with_backends(bundle, backends, config)
     }
 
     /// Starts a classifier on a verified bundle with any backend (the test backend in tests).
@@ -71,6 +79,21 @@ impl ModelClassifier {
     pub fn with_backend<B: Backend>(
         bundle: &VerifiedBundle,
         backend: B,
+        config: &RuntimeConfig,
+    ) -> Result<ModelClassifier, ClassifyError> {
+        ModelClassifier::with_backends(bundle, vec![backend], config)
+    }
+
+    /// Starts a classifier whose backends (one worker thread each) take batches from the
+    /// model's one queue. An idle worker takes its share of what waits (the queued windows
+    /// divided by the idle workers), so one text's windows are scored side by side.
+    ///
+    /// # Errors
+    /// As [`ModelClassifier::with_backend`]; [`ClassifyError::Thread`] also when `backends`
+    /// is empty.
+    pub fn with_backends<B: Backend>(
+        bundle: &VerifiedBundle,
+        backends: Vec<B>,
         config: &RuntimeConfig,
     ) -> Result<ModelClassifier, ClassifyError> {
         let m = &bundle.manifest;
@@ -110,11 +133,19 @@ impl ModelClassifier {
             reason: e.to_string(),
         };
 
-        let q = queue.clone();
-        std::thread::Builder::new()
-            .name(format!("glassbox-{}-model", m.name))
-            .spawn(move || run_backend(backend, &q, limits, padding))
-            .map_err(thread_err)?;
+        if backends.is_empty() {
+            return Err(ClassifyError::Thread {
+                classifier: m.classifier.clone(),
+                reason: "no backend to run the model".into(),
+            });
+        }
+        for (i, backend) in backends.into_iter().enumerate() {
+            let q = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("glassbox-{}-model{i}", m.name))
+                .spawn(move || run_backend(backend, &q, limits, padding))
+                .map_err(thread_err)?;
+        }
 
         let (jobs, rx) = mpsc::sync_channel::<Job>(JOB_CAPACITY);
         let rx = Arc::new(Mutex::new(rx));

@@ -147,6 +147,8 @@ struct Inner {
     entries: VecDeque<Entry>,
     queued_tokens: usize,
     shutdown: bool,
+    /// Workers inside `next_batch` (waiting for work or about to take it).
+    idle: usize,
 }
 
 /// The per-model queue.
@@ -164,6 +166,7 @@ impl Queue {
                 entries: VecDeque::new(),
                 queued_tokens: 0,
                 shutdown: false,
+                idle: 0,
             }),
             ready: Condvar::new(),
             max_queued_tokens,
@@ -188,10 +191,16 @@ impl Queue {
                 limit: self.max_queued_tokens,
             });
         }
+        let many = entries.len() > 1;
         inner.queued_tokens += tokens;
         inner.entries.extend(entries);
         drop(inner);
-        self.ready.notify_one();
+        // Several windows can go to several idle workers.
+        if many {
+            self.ready.notify_all();
+        } else {
+            self.ready.notify_one();
+        }
         Ok(())
     }
 
@@ -199,10 +208,16 @@ impl Queue {
     /// batch fits `limits`, skipping dead requests. `None` once shut down.
     pub(crate) fn next_batch(&self, limits: BatchLimits) -> Option<Vec<Entry>> {
         let mut inner = self.inner.lock().ok()?;
+        inner.idle += 1;
         loop {
             if inner.shutdown {
+                inner.idle -= 1;
                 return None;
             }
+            // This worker's share when several are idle: the waiting windows spread over them
+            // (one text's two windows go to two workers), all of them when it is alone.
+            let share = inner.entries.len().div_ceil(inner.idle.max(1)).max(1);
+            let max_rows = limits.max_rows.min(share);
             let mut batch: Vec<Entry> = Vec::new();
             let mut longest = 0usize;
             while let Some(front) = inner.entries.front() {
@@ -214,8 +229,7 @@ impl Queue {
                 }
                 let len = limits.fixed_len.unwrap_or(0).max(front.ids.len());
                 let cost = (batch.len() + 1) * longest.max(len);
-                if !batch.is_empty() && (batch.len() >= limits.max_rows || cost > limits.max_tokens)
-                {
+                if !batch.is_empty() && (batch.len() >= max_rows || cost > limits.max_tokens) {
                     break;
                 }
                 longest = longest.max(len);
@@ -225,6 +239,7 @@ impl Queue {
                 }
             }
             if !batch.is_empty() {
+                inner.idle -= 1;
                 return Some(batch);
             }
             inner = self.ready.wait(inner).ok()?;

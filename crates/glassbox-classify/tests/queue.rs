@@ -19,10 +19,19 @@ fn start(
     backend: TestBackend,
     config: &RuntimeConfig,
 ) -> ModelClassifier {
+    start_workers(max_tokens, overlap, vec![backend], config)
+}
+
+fn start_workers(
+    max_tokens: usize,
+    overlap: usize,
+    backends: Vec<TestBackend>,
+    config: &RuntimeConfig,
+) -> ModelClassifier {
     let dir = temp_dir("queue");
     write_test_bundle(&dir, "tiny", max_tokens, overlap);
     let bundle = verify_bundle(&dir, "tiny").expect("bundle verifies");
-    ModelClassifier::with_backend(&bundle, backend, config).expect("classifier starts")
+    ModelClassifier::with_backends(&bundle, backends, config).expect("classifier starts")
 }
 
 /// Waits (without a deadline on the assertion itself) until `f` holds.
@@ -137,6 +146,52 @@ fn batches_fill_up_to_the_token_budget_across_requests() {
     for (rows, len) in &batches {
         assert!(rows * len <= 24);
     }
+}
+
+#[test]
+fn idle_workers_share_one_texts_windows() {
+    let (a, gate_a) = TestBackend::new(triggers(), 1).gated();
+    let (b, gate_b) = TestBackend::new(triggers(), 1).gated();
+    let (log_a, log_b) = (a.log(), b.log());
+    let c = start_workers(8, 2, vec![a, b], &RuntimeConfig::default());
+    // 10 content tokens: two 8-token windows, queued together.
+    let f = c.classify("hello world the a b c d e f ignore".into());
+    wait_until("each worker holds one window", || {
+        log_a.batches() == [(1, 8)] && log_b.batches() == [(1, 8)]
+    });
+    gate_a.open();
+    gate_b.open();
+    let m = block_on(f).expect("classified");
+    assert!(
+        (m[0].score - 1.0 / 8.0).abs() < 1e-6,
+        "score {}",
+        m[0].score
+    );
+}
+
+#[test]
+fn a_lone_idle_worker_takes_everything_waiting() {
+    let (a, gate_a) = TestBackend::new(triggers(), 1).gated();
+    let (b, gate_b) = TestBackend::new(triggers(), 1).gated();
+    let (log_a, log_b) = (a.log(), b.log());
+    let c = start_workers(8, 2, vec![a, b], &RuntimeConfig::default());
+    let first = c.classify("hello".into());
+    wait_until("one worker holds the first window", || {
+        log_a.batches().len() + log_b.batches().len() == 1
+    });
+    // Three windows arrive while one worker is busy: the other takes all three at once.
+    let second = c.classify("hello world the a b c d e f hello world the a b".into());
+    wait_until("the idle worker took the three windows", || {
+        let mut all = log_a.batches();
+        all.extend(log_b.batches());
+        all.contains(&(3, 8))
+    });
+    gate_a.open();
+    gate_b.open();
+    block_on(first).expect("first");
+    block_on(second).expect("second");
+    assert_eq!(c.stats().windows, 4);
+    assert_eq!(c.stats().batches, 2);
 }
 
 #[test]
