@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod policies;
+mod pool;
 pub mod server;
 pub mod upstream;
 
