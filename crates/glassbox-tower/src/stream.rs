@@ -27,7 +27,7 @@ use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
 use crate::api::{ErrorKind, TEXT_FIELDS};
-use crate::chunk::{Choice, Chunk};
+use crate::chunk::{Choice, Chunk, MessagesEvent};
 use crate::json_span::{locate, quote, splice, Path, Seg};
 use crate::logprobs;
 use crate::record::{PartDigest, Report};
@@ -256,19 +256,17 @@ impl StreamScreen {
                 }
                 continue;
             }
-            if let Api::ChatCompletions | Api::Completions = self.api {
-                self.openai(&ev, data, out);
-                continue;
-            }
-            let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
-                // Not JSON: carries no text any SDK would read; passed on as it is.
-                out.extend_from_slice(&ev.raw);
-                continue;
-            };
-            if self.api == Api::Messages {
-                self.anthropic(&ev, data, &v, out);
-            } else {
-                self.responses(&ev, data, &v, out);
+            match self.api {
+                Api::ChatCompletions | Api::Completions => self.openai(&ev, data, out),
+                Api::Messages => self.anthropic(&ev, data, out),
+                Api::Responses => {
+                    let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
+                        // Not JSON: carries no text any SDK would read; passed on as it is.
+                        out.extend_from_slice(&ev.raw);
+                        continue;
+                    };
+                    self.responses(&ev, data, &v, out);
+                }
             }
         }
     }
@@ -561,15 +559,32 @@ impl StreamScreen {
 
     // === Anthropic Messages ===
 
-    fn anthropic(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
-        let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
-        let idx = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+    fn anthropic(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) {
+        if !data.trim_start().starts_with('{') {
+            // Not a JSON object: carries no text any SDK would read; passed on as it is.
+            out.extend_from_slice(&ev.raw);
+            return;
+        }
+        let v = match serde_json::from_str::<MessagesEvent<'_>>(data) {
+            Ok(v) => v,
+            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
+                // JSON the SDKs read, but not one reading of it (a repeated member).
+                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
+                return;
+            }
+            Err(_) => {
+                out.extend_from_slice(&ev.raw);
+                return;
+            }
+        };
+        let ty = v.ty.0.as_deref().unwrap_or("");
+        let idx = v.index.0.unwrap_or(0);
         let mut edits = Vec::new();
         let mut before = Vec::new();
         match ty {
             "content_block_start" => {
-                let cb = v.get("content_block");
-                let kind = match cb.and_then(|b| b.get("type")).and_then(Value::as_str) {
+                let cb = v.content_block.0.as_ref();
+                let kind = match cb.map(|b| b.ty()) {
                     Some("text") => Some(("text_delta", "text")),
                     Some("thinking") => Some(("thinking_delta", "thinking")),
                     Some("tool_use" | "server_tool_use") => {
@@ -579,7 +594,7 @@ impl StreamScreen {
                 };
                 if let Some((delta, field)) = kind {
                     self.block_kinds.insert(idx, (delta, field));
-                    if let Some(Value::String(t)) = cb.and_then(|b| b.get(field)) {
+                    if let Some(t) = cb.and_then(|b| b.field(field)) {
                         if !t.is_empty() {
                             let key = Key::Block(idx);
                             let text = self.feed_text(&key, t);
@@ -587,7 +602,7 @@ impl StreamScreen {
                             edits.push(Edit {
                                 path,
                                 key,
-                                original: t.clone(),
+                                original: t.to_string(),
                                 text,
                             });
                         }
@@ -595,8 +610,8 @@ impl StreamScreen {
                 }
             }
             "content_block_delta" => {
-                let d = v.get("delta");
-                let field = match d.and_then(|d| d.get("type")).and_then(Value::as_str) {
+                let d = v.delta.0.as_ref();
+                let field = match d.map(|d| d.ty()) {
                     Some("text_delta") => Some(("text_delta", "text")),
                     Some("input_json_delta") => Some(("input_json_delta", "partial_json")),
                     Some("thinking_delta") => Some(("thinking_delta", "thinking")),
@@ -604,14 +619,14 @@ impl StreamScreen {
                 };
                 if let Some((delta, field)) = field {
                     self.block_kinds.entry(idx).or_insert((delta, field));
-                    if let Some(Value::String(t)) = d.and_then(|d| d.get(field)) {
+                    if let Some(t) = d.and_then(|d| d.field(field)) {
                         let key = Key::Block(idx);
                         let text = self.feed_text(&key, t);
                         let path = vec![Seg::Key("delta"), Seg::Key(field)];
                         edits.push(Edit {
                             path,
                             key,
-                            original: t.clone(),
+                            original: t.to_string(),
                             text,
                         });
                     }
