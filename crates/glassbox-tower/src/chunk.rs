@@ -1,5 +1,5 @@
-//! The few fields of an OpenAI Chat Completions / Completions stream chunk and of an Anthropic
-//! Messages stream event the layer reads, deserialised straight from the event's data without
+//! The few fields of an OpenAI Chat Completions / Completions stream chunk, of an Anthropic
+//! Messages stream event and of an OpenAI Responses delta event the layer reads, deserialised straight from the event's data without
 //! building a `serde_json::Value`.
 //!
 //! Every field is lenient in the way `Value::get` was: a member of an unexpected type reads as
@@ -124,6 +124,38 @@ impl Block<'_> {
             "partial_json" => self.partial_json.0.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// An OpenAI Responses stream event, as far as a `*.delta` event needs it. (Other events
+/// repeat whole texts and items and are read as a `serde_json::Value`.)
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ResponsesEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub ty: Text<'a>,
+    #[serde(default)]
+    pub output_index: Num,
+    #[serde(default)]
+    pub content_index: Num,
+    /// Kept as it is (synthesised deltas repeat it).
+    #[serde(default)]
+    pub item_id: AnyValue,
+    #[serde(default)]
+    pub sequence_number: Num,
+    #[serde(borrow, default)]
+    pub delta: Text<'a>,
+    /// Whether the event carries a `response` object (whose output the layer would read).
+    #[serde(default)]
+    pub response: Present,
+}
+
+/// Any JSON value, `null` included; `None` when the member is absent.
+#[derive(Debug, Default)]
+pub(crate) struct AnyValue(pub Option<serde_json::Value>);
+
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(|v| AnyValue(Some(v)))
     }
 }
 
@@ -380,6 +412,29 @@ mod tests {
             r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"a","text":"b"}}"#,
         );
         assert!(r.is_err(), "a repeated member is an error");
+    }
+
+    #[test]
+    fn responses_events_read_like_value_get() {
+        let e: ResponsesEvent<'_> = serde_json::from_str(
+            r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":1,"content_index":0,"delta":"Hi","logprobs":[],"sequence_number":7}"#,
+        )
+        .unwrap();
+        assert_eq!(e.ty.0.as_deref(), Some("response.output_text.delta"));
+        assert_eq!((e.output_index.0, e.content_index.0), (Some(1), Some(0)));
+        assert_eq!(e.item_id.0, Some(serde_json::json!("msg_1")));
+        assert_eq!(
+            (e.sequence_number.0, e.delta.0.as_deref()),
+            (Some(7), Some("Hi"))
+        );
+        assert!(!e.response.0);
+
+        let e: ResponsesEvent<'_> =
+            serde_json::from_str(r#"{"item_id":null,"delta":{"x":1},"response":{}}"#).unwrap();
+        assert_eq!(e.item_id.0, Some(serde_json::Value::Null), "null is kept");
+        assert!(e.delta.0.is_none() && e.response.0);
+        let e: ResponsesEvent<'_> = serde_json::from_str("{}").unwrap();
+        assert!(e.item_id.0.is_none());
     }
 
     #[test]

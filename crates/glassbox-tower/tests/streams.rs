@@ -844,3 +844,47 @@ fn what_is_ready_goes_out_when_the_upstream_is_pending() {
         );
     });
 }
+
+#[test]
+fn an_anthropic_event_repeating_its_text_cannot_be_screened() {
+    // `"text"` twice: SDKs differ on which one they show, so neither may pass unscreened. The
+    // stream ends in Anthropic's error form and the decision records the failure.
+    let input = format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[]}}}}\n\n\
+         event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n\
+         event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"Hello \"}}}}\n\n\
+         event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"fine\",\"text\":\"{AWS}\"}}}}\n\n\
+         event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
+         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+    );
+    block_on(async {
+        let (out, events) = run_stream(
+            mask_engine(),
+            "/v1/messages",
+            ChunkBody::new(input.as_bytes(), &[]),
+        )
+        .await;
+        assert_no_run_of(AWS, &out, 6, "repeated member");
+        let decoded = decode(&out);
+        let (name, data) = decoded.last().unwrap();
+        assert_eq!(
+            name.as_deref(),
+            Some("error"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(data.contains("could not be screened"), "{data}");
+        assert!(
+            !decoded
+                .iter()
+                .any(|(n, _)| n.as_deref() == Some("message_stop")),
+            "nothing after the error"
+        );
+        let r = events
+            .iter()
+            .find(|e| e.direction == Direction::Response)
+            .unwrap();
+        assert_eq!(r.verdict, Action::Block);
+        assert_eq!(r.outcome, Outcome::Error, "fail-closed, not a policy block");
+    });
+}
