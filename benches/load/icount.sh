@@ -8,6 +8,7 @@
 #
 #   benches/load/icount.sh [json|stream] [N] [RATE]     # default: json 500 100
 #   BIN=/path/to/other/glassbox benches/load/icount.sh stream 200 40
+#   (the proxy runs with policies/patterns-only.yaml unless PROXY_ARGS says otherwise)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 MODE=${1:-json}; N=${2:-500}; RATE=${3:-100}
@@ -18,10 +19,17 @@ command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgri
 LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
 OUT=$(mktemp -d)/cg
 target/release/glassbox demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
+# PROXY_ARGS replaces the upstream and policy arguments, as in cpu.sh (the built-in default
+# policy runs the classifiers, which would dominate the count).
 RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT.%p" "$BIN" proxy \
-  --listen "$PROXY" --upstream "http://$MOCK" 2>/dev/null & PROXY_PID=$!
+  --listen "$PROXY" ${PROXY_ARGS:---upstream http://$MOCK --policy policies/patterns-only.yaml} \
+  2>"$OUT.log" & PROXY_PID=$!
 trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
-for _ in $(seq 600); do curl -sf "http://$PROXY/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
+for _ in $(seq 600); do
+  curl -sf "http://$PROXY/healthz" >/dev/null 2>&1 && break
+  kill -0 $PROXY_PID 2>/dev/null || { echo "the proxy exited:"; tail -5 "$OUT.log"; exit 1; }
+  sleep 0.5
+done
 flag=""; [ "$MODE" = stream ] && flag=--stream
 "$LOADGEN" --url "http://$PROXY" --rate 50 --secs 1 $flag >/dev/null
 callgrind_control -d $PROXY_PID >/dev/null

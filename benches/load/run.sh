@@ -6,6 +6,7 @@
 # crates/glassbox/BENCH.md for recorded numbers.
 #
 #   benches/load/run.sh            # SECS=10 RATES="1000 5000"; NO_BUILD=1 uses what is built
+#   BIN=/path/to/other/glassbox NO_BUILD=1 benches/load/run.sh    # another build
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${SECS:-10}
@@ -18,7 +19,7 @@ if [ -z "${NO_BUILD:-}" ]; then
   cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
 fi
 LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
-BIN=target/release/glassbox
+BIN=${BIN:-target/release/glassbox}
 
 rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' "/proc/$1/status"; }
 

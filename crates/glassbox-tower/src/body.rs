@@ -1,16 +1,20 @@
 //! [`ScreenBody`]: the response body, screened as it streams.
 //!
 //! A streamed (SSE) answer is polled frame by frame straight from the inner body with
-//! [`Body::poll_frame`]; each upstream frame yields at most one downstream frame with every event
-//! it completed, so the layer never waits for more upstream data than an event and the
-//! scanners' hold-back need. The end of the stream is reported exactly once to the audit sink
+//! [`Body::poll_frame`]. Every upstream frame that is ready is screened at once, and what the
+//! frames of one burst produce leaves as one downstream frame (up to [`MAX_FRAME`] bytes): the
+//! body goes on polling the upstream while it answers `Ready`, and hands over what it has as soon
+//! as the upstream answers `Pending`, ends or fails. So the layer never waits for more upstream
+//! data than an event and the scanners' hold-back need (no timers, no added latency), and a burst
+//! of events read from the upstream in one go goes out in one write instead of one per event.
+//! The end of the stream is reported exactly once to the audit sink
 //! and the decision hook, whatever ends it: the upstream's end, a block, an upstream error or
 //! timeout, or the client going away (the body dropped early; linkerd2-proxy's body-eos
 //! pattern).
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -23,6 +27,11 @@ use crate::gate::Gate;
 use crate::record::Exchange;
 use crate::stream::StreamScreen;
 use crate::{BoxError, TimedOut};
+
+/// The most bytes one downstream frame of a screened stream gathers from upstream frames that
+/// were ready together; a frame that reaches it goes out without polling the upstream further
+/// (it may exceed it by what the last upstream frame produced).
+pub const MAX_FRAME: usize = 64 * 1024;
 
 pin_project! {
     /// Response body of [`Screen`](crate::Screen): passed through, replaced, or screened
@@ -156,6 +165,16 @@ impl SseState {
         gate.hold(bytes, last, &ended, screen.finished_choices());
     }
 
+    /// Hands over what is in `out` as one frame; `Pending` when there is nothing (the
+    /// upstream, the gate or its timer then has `cx`'s waker).
+    fn flush<E>(&mut self) -> Poll<Option<Result<Frame<Bytes>, E>>> {
+        if self.out.is_empty() {
+            return Poll::Pending;
+        }
+        let bytes = Bytes::from(std::mem::take(&mut self.out));
+        Poll::Ready(Some(Ok(Frame::data(bytes))))
+    }
+
     fn record(&mut self, outcome: Outcome) {
         if let Some(screen) = self.screen.take() {
             let blocked = screen.is_blocked();
@@ -211,9 +230,8 @@ where
             KindProj::Passthrough { body } => body.poll_frame(cx),
             KindProj::Sse { mut body, state } => loop {
                 state.drive_gate(cx);
-                if !state.out.is_empty() {
-                    let bytes = Bytes::from(std::mem::take(&mut state.out));
-                    return Poll::Ready(Some(Ok(Frame::data(bytes))));
+                if state.out.len() >= MAX_FRAME || (state.end.is_some() && !state.out.is_empty()) {
+                    return state.flush();
                 }
                 if let Some(outcome) = state.end {
                     if state.gate.as_ref().is_some_and(|g| !g.is_idle()) {
@@ -229,18 +247,27 @@ where
                 }
                 if state.gate.as_ref().is_some_and(Gate::is_backlogged) {
                     // Too much waits for classifiers: the upstream waits too.
-                    return Poll::Pending;
+                    return state.flush();
                 }
-                let frame = ready!(body.as_mut().poll_frame(cx));
+                // What is ready goes out the moment the upstream has nothing more ready.
+                let Poll::Ready(frame) = body.as_mut().poll_frame(cx) else {
+                    return state.flush();
+                };
                 let Some(screen) = state.screen.as_mut() else {
                     return Poll::Ready(None);
                 };
                 let mut produced = Vec::new();
                 match frame {
                     Some(Ok(frame)) => {
-                        // SSE has no trailers worth keeping; data frames are screened.
+                        // SSE has no trailers worth keeping; data frames are screened. Without
+                        // classifiers the events go straight into `out`.
                         if let Ok(data) = frame.into_data() {
-                            screen.feed(&data, &mut produced);
+                            let to = if state.gate.is_some() {
+                                &mut produced
+                            } else {
+                                &mut state.out
+                            };
+                            screen.feed(&data, to);
                         }
                         if screen.is_blocked() {
                             // The terminal events are produced; the upstream is not read on.

@@ -1,5 +1,6 @@
-//! The few fields of an OpenAI Chat Completions / Completions stream chunk the layer reads,
-//! deserialised straight from the event's data without building a `serde_json::Value`.
+//! The few fields of an OpenAI Chat Completions / Completions stream chunk, of an Anthropic
+//! Messages stream event and of an OpenAI Responses delta event the layer reads, deserialised straight from the event's data without
+//! building a `serde_json::Value`.
 //!
 //! Every field is lenient in the way `Value::get` was: a member of an unexpected type reads as
 //! absent (and is skipped without allocating), strings borrow from the event when they have no
@@ -78,6 +79,84 @@ pub(crate) struct ToolCall<'a> {
 pub(crate) struct Function<'a> {
     #[serde(borrow, default)]
     pub arguments: Text<'a>,
+}
+
+/// An Anthropic Messages stream event: its type, block index and the block or delta that
+/// carries text.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct MessagesEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub ty: Text<'a>,
+    #[serde(default)]
+    pub index: Num,
+    /// `content_block_start`'s block.
+    #[serde(borrow, default)]
+    pub content_block: Lenient<Block<'a>>,
+    /// `content_block_delta`'s delta.
+    #[serde(borrow, default)]
+    pub delta: Lenient<Block<'a>>,
+}
+
+/// An Anthropic content block or block delta: its type and text fields.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct Block<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub ty: Text<'a>,
+    #[serde(borrow, default)]
+    pub text: Text<'a>,
+    #[serde(borrow, default)]
+    pub thinking: Text<'a>,
+    #[serde(borrow, default)]
+    pub partial_json: Text<'a>,
+}
+
+impl Block<'_> {
+    /// The type, `""` when absent or not a string.
+    pub fn ty(&self) -> &str {
+        self.ty.0.as_deref().unwrap_or("")
+    }
+
+    /// The text field by name (`text`, `thinking`, `partial_json`).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        match name {
+            "text" => self.text.0.as_deref(),
+            "thinking" => self.thinking.0.as_deref(),
+            "partial_json" => self.partial_json.0.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// An OpenAI Responses stream event, as far as a `*.delta` event needs it. (Other events
+/// repeat whole texts and items and are read as a `serde_json::Value`.)
+#[derive(Debug, Default, serde::Deserialize)]
+pub(crate) struct ResponsesEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub ty: Text<'a>,
+    #[serde(default)]
+    pub output_index: Num,
+    #[serde(default)]
+    pub content_index: Num,
+    /// Kept as it is (synthesised deltas repeat it).
+    #[serde(default)]
+    pub item_id: AnyValue,
+    #[serde(default)]
+    pub sequence_number: Num,
+    #[serde(borrow, default)]
+    pub delta: Text<'a>,
+    /// Whether the event carries a `response` object (whose output the layer would read).
+    #[serde(default)]
+    pub response: Present,
+}
+
+/// Any JSON value, `null` included; `None` when the member is absent.
+#[derive(Debug, Default)]
+pub(crate) struct AnyValue(pub Option<serde_json::Value>);
+
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(|v| AnyValue(Some(v)))
+    }
 }
 
 /// A JSON string, borrowed when it has no escapes; anything else reads as `None`.
@@ -304,6 +383,58 @@ mod tests {
         let choices = c.choices.0.unwrap();
         let d = choices[0].0.as_ref().unwrap().delta.0.as_ref().unwrap();
         assert!(matches!(d.content.0, Some(Cow::Borrowed("plain"))));
+    }
+
+    #[test]
+    fn messages_events_read_like_value_get() {
+        let e: MessagesEvent<'_> = serde_json::from_str(
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"a\nb","extra":[1]},"usage":{}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.ty.0.as_deref(), Some("content_block_delta"));
+        assert_eq!(e.index.0, Some(2));
+        let d = e.delta.0.as_ref().unwrap();
+        assert_eq!((d.ty(), d.field("text")), ("text_delta", Some("a\nb")));
+        assert!(e.content_block.0.is_none());
+
+        let e: MessagesEvent<'_> = serde_json::from_str(
+            r#"{"type":"content_block_start","index":"0","content_block":{"type":"tool_use","input":{},"partial_json":7},"delta":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(e.index.0, None);
+        let b = e.content_block.0.as_ref().unwrap();
+        assert_eq!((b.ty(), b.field("partial_json")), ("tool_use", None));
+        assert!(e.delta.0.is_none());
+
+        let e: MessagesEvent<'_> = serde_json::from_str(r#"{"type":7}"#).unwrap();
+        assert!(e.ty.0.is_none());
+        let r = serde_json::from_str::<MessagesEvent<'_>>(
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"a","text":"b"}}"#,
+        );
+        assert!(r.is_err(), "a repeated member is an error");
+    }
+
+    #[test]
+    fn responses_events_read_like_value_get() {
+        let e: ResponsesEvent<'_> = serde_json::from_str(
+            r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":1,"content_index":0,"delta":"Hi","logprobs":[],"sequence_number":7}"#,
+        )
+        .unwrap();
+        assert_eq!(e.ty.0.as_deref(), Some("response.output_text.delta"));
+        assert_eq!((e.output_index.0, e.content_index.0), (Some(1), Some(0)));
+        assert_eq!(e.item_id.0, Some(serde_json::json!("msg_1")));
+        assert_eq!(
+            (e.sequence_number.0, e.delta.0.as_deref()),
+            (Some(7), Some("Hi"))
+        );
+        assert!(!e.response.0);
+
+        let e: ResponsesEvent<'_> =
+            serde_json::from_str(r#"{"item_id":null,"delta":{"x":1},"response":{}}"#).unwrap();
+        assert_eq!(e.item_id.0, Some(serde_json::Value::Null), "null is kept");
+        assert!(e.delta.0.is_none() && e.response.0);
+        let e: ResponsesEvent<'_> = serde_json::from_str("{}").unwrap();
+        assert!(e.item_id.0.is_none());
     }
 
     #[test]

@@ -16,7 +16,7 @@ mod sse;
 mod stream;
 
 pub use api::Api;
-pub use body::ScreenBody;
+pub use body::{ScreenBody, MAX_FRAME};
 pub use future::ResponseFuture;
 pub use hooks::{DefaultOnDecision, GateDecision, ModelGate, OnDecision, Selection, Selector};
 pub use layer::{ScreenLayer, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_RESPONSE_BYTES};

@@ -27,7 +27,7 @@ use serde::de::IgnoredAny;
 use serde_json::{json, Map, Value};
 
 use crate::api::{ErrorKind, TEXT_FIELDS};
-use crate::chunk::{Choice, Chunk};
+use crate::chunk::{Choice, Chunk, MessagesEvent, ResponsesEvent};
 use crate::json_span::{locate, quote, splice, Path, Seg};
 use crate::logprobs;
 use crate::record::{PartDigest, Report};
@@ -256,19 +256,20 @@ impl StreamScreen {
                 }
                 continue;
             }
-            if let Api::ChatCompletions | Api::Completions = self.api {
-                self.openai(&ev, data, out);
-                continue;
-            }
-            let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
-                // Not JSON: carries no text any SDK would read; passed on as it is.
-                out.extend_from_slice(&ev.raw);
-                continue;
-            };
-            if self.api == Api::Messages {
-                self.anthropic(&ev, data, &v, out);
-            } else {
-                self.responses(&ev, data, &v, out);
+            match self.api {
+                Api::ChatCompletions | Api::Completions => self.openai(&ev, data, out),
+                Api::Messages => self.anthropic(&ev, data, out),
+                Api::Responses => {
+                    if self.responses_delta(&ev, data, out) {
+                        continue;
+                    }
+                    let Ok(Value::Object(v)) = serde_json::from_str::<Value>(data) else {
+                        // Not JSON: carries no text any SDK would read; passed on as it is.
+                        out.extend_from_slice(&ev.raw);
+                        continue;
+                    };
+                    self.responses(&ev, data, &v, out);
+                }
             }
         }
     }
@@ -561,15 +562,32 @@ impl StreamScreen {
 
     // === Anthropic Messages ===
 
-    fn anthropic(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
-        let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
-        let idx = v.get("index").and_then(Value::as_u64).unwrap_or(0);
+    fn anthropic(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) {
+        if !data.trim_start().starts_with('{') {
+            // Not a JSON object: carries no text any SDK would read; passed on as it is.
+            out.extend_from_slice(&ev.raw);
+            return;
+        }
+        let v = match serde_json::from_str::<MessagesEvent<'_>>(data) {
+            Ok(v) => v,
+            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
+                // JSON the SDKs read, but not one reading of it (a repeated member).
+                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
+                return;
+            }
+            Err(_) => {
+                out.extend_from_slice(&ev.raw);
+                return;
+            }
+        };
+        let ty = v.ty.0.as_deref().unwrap_or("");
+        let idx = v.index.0.unwrap_or(0);
         let mut edits = Vec::new();
         let mut before = Vec::new();
         match ty {
             "content_block_start" => {
-                let cb = v.get("content_block");
-                let kind = match cb.and_then(|b| b.get("type")).and_then(Value::as_str) {
+                let cb = v.content_block.0.as_ref();
+                let kind = match cb.map(|b| b.ty()) {
                     Some("text") => Some(("text_delta", "text")),
                     Some("thinking") => Some(("thinking_delta", "thinking")),
                     Some("tool_use" | "server_tool_use") => {
@@ -579,7 +597,7 @@ impl StreamScreen {
                 };
                 if let Some((delta, field)) = kind {
                     self.block_kinds.insert(idx, (delta, field));
-                    if let Some(Value::String(t)) = cb.and_then(|b| b.get(field)) {
+                    if let Some(t) = cb.and_then(|b| b.field(field)) {
                         if !t.is_empty() {
                             let key = Key::Block(idx);
                             let text = self.feed_text(&key, t);
@@ -587,7 +605,7 @@ impl StreamScreen {
                             edits.push(Edit {
                                 path,
                                 key,
-                                original: t.clone(),
+                                original: t.to_string(),
                                 text,
                             });
                         }
@@ -595,8 +613,8 @@ impl StreamScreen {
                 }
             }
             "content_block_delta" => {
-                let d = v.get("delta");
-                let field = match d.and_then(|d| d.get("type")).and_then(Value::as_str) {
+                let d = v.delta.0.as_ref();
+                let field = match d.map(|d| d.ty()) {
                     Some("text_delta") => Some(("text_delta", "text")),
                     Some("input_json_delta") => Some(("input_json_delta", "partial_json")),
                     Some("thinking_delta") => Some(("thinking_delta", "thinking")),
@@ -604,14 +622,14 @@ impl StreamScreen {
                 };
                 if let Some((delta, field)) = field {
                     self.block_kinds.entry(idx).or_insert((delta, field));
-                    if let Some(Value::String(t)) = d.and_then(|d| d.get(field)) {
+                    if let Some(t) = d.and_then(|d| d.field(field)) {
                         let key = Key::Block(idx);
                         let text = self.feed_text(&key, t);
                         let path = vec![Seg::Key("delta"), Seg::Key(field)];
                         edits.push(Edit {
                             path,
                             key,
-                            original: t.clone(),
+                            original: t.to_string(),
                             text,
                         });
                     }
@@ -639,6 +657,56 @@ impl StreamScreen {
     }
 
     // === OpenAI Responses ===
+
+    /// The common case, a text or arguments delta, read into a typed borrowed event; `false`
+    /// (nothing written) for any other event, or one the typed reading does not take (a
+    /// repeated member, a `response` object), which [`Self::responses`] then handles.
+    fn responses_delta(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) -> bool {
+        if !data.trim_start().starts_with('{') {
+            return false;
+        }
+        let Ok(e) = serde_json::from_str::<ResponsesEvent<'_>>(data) else {
+            return false;
+        };
+        let oi = e.output_index.0.unwrap_or(0);
+        let ci = e.content_index.0.unwrap_or(0);
+        let key = match e.ty.0.as_deref() {
+            Some("response.output_text.delta") => Key::Output(oi, ci, "text"),
+            Some("response.refusal.delta") => Key::Output(oi, ci, "refusal"),
+            Some("response.function_call_arguments.delta") => Key::Args(oi),
+            _ => return false,
+        };
+        if e.response.0 {
+            return false;
+        }
+        if let Some(id) = e.item_id.0 {
+            self.item_ids.insert(oi, id);
+        }
+        let seq = e.sequence_number.0;
+        if seq.is_some() {
+            self.last_seq = seq;
+        }
+        let mut edits = Vec::new();
+        if let Some(t) = e.delta.0.as_deref() {
+            let text = self.feed_text(&key, t);
+            edits.push(Edit {
+                path: vec![Seg::Key("delta")],
+                key,
+                original: t.to_string(),
+                text,
+            });
+        }
+        if self.blocked {
+            for e in edits.iter().filter(|e| !e.text.is_empty()) {
+                out.extend(self.synth_delta(&e.key, &e.text, seq));
+            }
+            out.extend(self.terminal());
+            return true;
+        }
+        let extra = self.seq_edit(seq);
+        out.extend(self.write(ev, data, edits, extra));
+        true
+    }
 
     fn responses(&mut self, ev: &SseEvent, data: &str, v: &Map<String, Value>, out: &mut Vec<u8>) {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
@@ -733,12 +801,12 @@ impl StreamScreen {
                 .iter()
                 .filter(|e| !e.text.is_empty() && delta_key_is_some(ty))
             {
-                out.extend(self.synth_delta(&e.key, &e.text, Some(v)));
+                out.extend(self.synth_delta(&e.key, &e.text, seq_of(v)));
             }
             out.extend(self.terminal());
             return;
         }
-        let extra = self.seq_edit(v);
+        let extra = self.seq_edit(seq_of(v));
         out.extend(self.write(ev, data, edits, extra));
     }
 
@@ -756,7 +824,7 @@ impl StreamScreen {
             if !s.finished {
                 let rest = self.flush(key);
                 if !rest.is_empty() && !self.blocked {
-                    before.extend(self.synth_delta(key, &rest, Some(v)));
+                    before.extend(self.synth_delta(key, &rest, seq_of(v)));
                 }
             }
             return self
@@ -776,8 +844,9 @@ impl StreamScreen {
             .unwrap_or_default()
     }
 
-    fn seq_edit(&mut self, v: &Map<String, Value>) -> Vec<(Path, String)> {
-        match v.get("sequence_number").and_then(Value::as_u64) {
+    /// The current event's sequence number moved past the synthesised events before it.
+    fn seq_edit(&mut self, seq: Option<u64>) -> Vec<(Path, String)> {
+        match seq {
             Some(n) if self.seq_shift > 0 => {
                 vec![(
                     vec![Seg::Key("sequence_number")],
@@ -788,9 +857,10 @@ impl StreamScreen {
         }
     }
 
-    /// The next sequence number for a synthesised event placed before `v`.
-    fn next_seq(&mut self, v: Option<&Map<String, Value>>) -> Option<u64> {
-        let n = v?.get("sequence_number")?.as_u64()?;
+    /// The next sequence number for a synthesised event placed before the current event
+    /// (whose own number is `seq`).
+    fn next_seq(&mut self, seq: Option<u64>) -> Option<u64> {
+        let n = seq?;
         let s = n + self.seq_shift;
         self.seq_shift += 1;
         Some(s)
@@ -798,11 +868,12 @@ impl StreamScreen {
 
     // === synthesised events ===
 
-    /// A delta event carrying `text` for `key`, with the ids of the current event `v`.
-    fn synth_delta(&mut self, key: &Key, text: &str, v: Option<&Map<String, Value>>) -> Vec<u8> {
+    /// A delta event carrying `text` for `key`, placed before the current event (Responses:
+    /// whose sequence number is `seq`; Chat: its top-level fields come from the last chunk).
+    fn synth_delta(&mut self, key: &Key, text: &str, seq: Option<u64>) -> Vec<u8> {
         match (self.api, key) {
             (Api::ChatCompletions | Api::Completions, _) => {
-                let mut m = self.template(v);
+                let mut m = self.template(None);
                 let choice = match key {
                     Key::Choice(i, "text") => {
                         json!({"index": i, "text": text, "logprobs": null, "finish_reason": null})
@@ -837,7 +908,7 @@ impl StreamScreen {
                 if *f != "refusal" {
                     d["logprobs"] = json!([]);
                 }
-                if let Some(s) = self.next_seq(v) {
+                if let Some(s) = self.next_seq(seq) {
                     d["sequence_number"] = json!(s);
                 }
                 write_event(Some(ty), &d.to_string(), self.eol)
@@ -845,7 +916,7 @@ impl StreamScreen {
             (Api::Responses, Key::Args(k)) => {
                 let ty = "response.function_call_arguments.delta";
                 let mut d = json!({"type": ty, "item_id": self.item_ids.get(k).cloned().unwrap_or(Value::Null), "output_index": k, "delta": text});
-                if let Some(s) = self.next_seq(v) {
+                if let Some(s) = self.next_seq(seq) {
                     d["sequence_number"] = json!(s);
                 }
                 write_event(Some(ty), &d.to_string(), self.eol)
@@ -943,6 +1014,11 @@ fn static_field(f: &str) -> &'static str {
     } else {
         "text"
     }
+}
+
+/// A Responses event's `sequence_number`.
+fn seq_of(v: &Map<String, Value>) -> Option<u64> {
+    v.get("sequence_number").and_then(Value::as_u64)
 }
 
 fn delta_key_is_some(ty: &str) -> bool {

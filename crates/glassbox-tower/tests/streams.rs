@@ -641,3 +641,250 @@ fn raw_content_is_handed_over_only_when_the_sink_asks() {
     ));
     assert!(events.iter().all(|e| e.raw_content.is_empty()));
 }
+
+/// The offsets just after each event of an SSE text (LF or CRLF framing), but not its end.
+fn event_ends(input: &[u8]) -> Vec<usize> {
+    let text = std::str::from_utf8(input).unwrap();
+    let sep = if text.contains("\r\n\r\n") {
+        "\r\n\r\n"
+    } else {
+        "\n\n"
+    };
+    text.match_indices(sep)
+        .map(|(i, _)| i + sep.len())
+        .filter(|&i| i < input.len())
+        .collect()
+}
+
+/// Polls `body` until it is pending or over (the upstreams here never register a waker); the
+/// data frames it gave and whether it ended.
+fn poll_ready_frames<B>(body: &mut std::pin::Pin<&mut B>) -> (Vec<Bytes>, bool)
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let mut frames = Vec::new();
+    loop {
+        match body.as_mut().poll_frame(&mut cx) {
+            std::task::Poll::Ready(Some(f)) => {
+                frames.push(f.unwrap().into_data().unwrap());
+            }
+            std::task::Poll::Ready(None) => return (frames, true),
+            std::task::Poll::Pending => return (frames, false),
+        }
+    }
+}
+
+/// The layer in front of an upstream answering `body` to one streamed request on `path`.
+async fn screened<B>(engine: Engine, path: &str, body: B) -> glassbox_tower::ScreenBody<B>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<glassbox_tower::BoxError>,
+{
+    let layer = ScreenLayer::new(engine).on_decision(());
+    let body = Arc::new(std::sync::Mutex::new(Some(body)));
+    let inner = tower::service_fn(move |_req: Request<Full<Bytes>>| {
+        let b = body.lock().unwrap().take().unwrap();
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                http::Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(b)
+                    .unwrap(),
+            )
+        }
+    });
+    let req = Request::post(path)
+        .body(Full::new(Bytes::from(request_body(path, true))))
+        .unwrap();
+    layer.layer(inner).oneshot(req).await.unwrap().into_body()
+}
+
+#[test]
+fn upstream_frames_ready_together_leave_as_one_frame() {
+    // An upstream that has every event ready at once (one chunk per event, as hyper hands a
+    // read of many events over): the client gets one frame, the same bytes as when the events
+    // came in one chunk.
+    let engine = mask_engine();
+    block_on(async {
+        for (name, path) in CLEAN_FIXTURES.iter().chain(SECRET_FIXTURES) {
+            let input = fixture(name);
+            let cuts = event_ends(&input);
+            assert!(cuts.len() > 10, "{name}: many events");
+            let body = screened(engine.clone(), path, ChunkBody::new(&input, &cuts)).await;
+            let mut body = std::pin::pin!(body);
+            let (frames, ended) = poll_ready_frames(&mut body);
+            assert!(ended, "{name}");
+            assert_eq!(
+                frames.len(),
+                1,
+                "{name}: {} events in one frame",
+                cuts.len() + 1
+            );
+            let (whole, _) = run_stream(engine.clone(), path, ChunkBody::new(&input, &[])).await;
+            assert_eq!(frames[0], whole, "{name}");
+        }
+    });
+}
+
+#[test]
+fn a_long_burst_is_cut_into_frames_of_at_most_max_frame() {
+    // 2 000 clean content events (~270 KB) ready at once: frames stop growing at MAX_FRAME
+    // (overshooting by at most one event), and nothing is lost or reordered.
+    let head = r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"#;
+    let tail = r#"},"finish_reason":null}]}"#;
+    let mut input = Vec::new();
+    let mut cuts = Vec::new();
+    for i in 0..2000 {
+        input.extend_from_slice(format!("{head}\"word{i} and more words \"{tail}\n\n").as_bytes());
+        cuts.push(input.len());
+    }
+    cuts.pop();
+    input.extend_from_slice(b"data: [DONE]\n\n");
+    let path = "/v1/chat/completions";
+    block_on(async {
+        let body = screened(secrets_only_engine(), path, ChunkBody::new(&input, &cuts)).await;
+        let mut body = std::pin::pin!(body);
+        let (frames, ended) = poll_ready_frames(&mut body);
+        assert!(ended);
+        let out: Vec<u8> = frames.iter().flat_map(|f| f.iter().copied()).collect();
+        assert!(
+            frames.len() >= input.len() / glassbox_tower::MAX_FRAME,
+            "{}",
+            frames.len()
+        );
+        for f in &frames[..frames.len() - 1] {
+            assert!(
+                (glassbox_tower::MAX_FRAME..glassbox_tower::MAX_FRAME + 200).contains(&f.len()),
+                "{}",
+                f.len()
+            );
+        }
+        assert_eq!(decode(&out).len(), decode(&input).len());
+        assert_eq!(
+            stream_texts(path, &decode(&out)),
+            stream_texts(path, &decode(&input))
+        );
+    });
+}
+
+/// An upstream the test feeds by hand: `Pending` while nothing is queued and it is open.
+#[derive(Clone, Default)]
+struct Queue(Arc<std::sync::Mutex<(std::collections::VecDeque<Bytes>, bool)>>);
+
+impl Queue {
+    fn push(&self, chunk: &[u8]) {
+        self.0
+            .lock()
+            .unwrap()
+            .0
+            .push_back(Bytes::copy_from_slice(chunk));
+    }
+    fn close(&self) {
+        self.0.lock().unwrap().1 = true;
+    }
+}
+
+impl http_body::Body for Queue {
+    type Data = Bytes;
+    type Error = glassbox_tower::BoxError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let mut q = self.0.lock().unwrap();
+        match q.0.pop_front() {
+            Some(c) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(c)))),
+            None if q.1 => std::task::Poll::Ready(None),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+#[test]
+fn what_is_ready_goes_out_when_the_upstream_is_pending() {
+    // Three bursts with the upstream pending between them: each burst's events go out, merged,
+    // at the poll that finds the upstream pending; nothing waits for the next burst.
+    let engine = secrets_only_engine();
+    let path = "/v1/chat/completions";
+    let input = fixture("clean_openai_chat_n2.sse");
+    let mut ends = vec![0];
+    ends.extend(event_ends(&input));
+    ends.push(input.len());
+    let n = ends.len() - 1;
+    let bursts = [0, 3, n / 2, n];
+    block_on(async {
+        let upstream = Queue::default();
+        let body = screened(engine, path, upstream.clone()).await;
+        let mut body = std::pin::pin!(body);
+        let (frames, ended) = poll_ready_frames(&mut body);
+        assert!(frames.is_empty() && !ended, "nothing yet");
+        let mut out = Vec::new();
+        for w in bursts.windows(2) {
+            for e in w[0]..w[1] {
+                upstream.push(&input[ends[e]..ends[e + 1]]);
+            }
+            let last = w[1] == n;
+            if last {
+                upstream.close();
+            }
+            let (frames, ended) = poll_ready_frames(&mut body);
+            assert_eq!(ended, last, "events {}..{}", w[0], w[1]);
+            assert_eq!(frames.len(), 1, "events {}..{}: one frame", w[0], w[1]);
+            let got = decode(&frames[0]).len();
+            let sent = decode(&input[ends[w[0]]..ends[w[1]]]).len();
+            assert_eq!(got, sent, "events {}..{}: every event went out", w[0], w[1]);
+            out.extend_from_slice(&frames[0]);
+        }
+        assert_eq!(
+            stream_texts(path, &decode(&out)),
+            stream_texts(path, &decode(&input))
+        );
+    });
+}
+
+#[test]
+fn an_anthropic_event_repeating_its_text_cannot_be_screened() {
+    // `"text"` twice: SDKs differ on which one they show, so neither may pass unscreened. The
+    // stream ends in Anthropic's error form and the decision records the failure.
+    let input = format!(
+        "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[]}}}}\n\n\
+         event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"text\",\"text\":\"\"}}}}\n\n\
+         event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"Hello \"}}}}\n\n\
+         event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"fine\",\"text\":\"{AWS}\"}}}}\n\n\
+         event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n\
+         event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+    );
+    block_on(async {
+        let (out, events) = run_stream(
+            mask_engine(),
+            "/v1/messages",
+            ChunkBody::new(input.as_bytes(), &[]),
+        )
+        .await;
+        assert_no_run_of(AWS, &out, 6, "repeated member");
+        let decoded = decode(&out);
+        let (name, data) = decoded.last().unwrap();
+        assert_eq!(
+            name.as_deref(),
+            Some("error"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert!(data.contains("could not be screened"), "{data}");
+        assert!(
+            !decoded
+                .iter()
+                .any(|(n, _)| n.as_deref() == Some("message_stop")),
+            "nothing after the error"
+        );
+        let r = events
+            .iter()
+            .find(|e| e.direction == Direction::Response)
+            .unwrap();
+        assert_eq!(r.verdict, Action::Block);
+        assert_eq!(r.outcome, Outcome::Error, "fail-closed, not a policy block");
+    });
+}

@@ -48,7 +48,10 @@ async fn fixture_upstream() -> std::net::SocketAddr {
 }
 
 async fn harness() -> Harness {
-    let dir = std::env::temp_dir().join(format!("glassbox-formats-{}", std::process::id()));
+    // One directory per harness: the tests run in parallel and each writes its own files.
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("glassbox-formats-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("p.yaml"),

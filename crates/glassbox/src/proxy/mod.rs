@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: `glassbox.yaml`, validated whole before listening.
 //! - [`server`]: routing, auth, limits, screening, `/healthz`, `/readyz`, `/metrics`.
-//! - [`upstream`]: pooled clients, timeouts, error mapping, streamed bodies.
+//! - [`upstream`]: upstream connection pools (each connection driven by the request that
+//!   uses it), timeouts, error mapping, streamed bodies.
 //! - [`auth`], [`policies`], [`metrics`], [`error`]: keys → tenants, live policy set with
 //!   reload, Prometheus text, API-shaped errors.
 //!
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod metrics;
 pub mod policies;
+mod pool;
 pub mod server;
 pub mod upstream;
 

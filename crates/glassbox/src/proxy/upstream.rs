@@ -1,7 +1,9 @@
-//! Upstream clients: one pooled HTTP/1 client per upstream, forwarding a request and mapping
+//! Upstream clients: one pool of HTTP/1 connections per upstream ([`super::pool`]: each
+//! connection is driven by the request that uses it), forwarding a request and mapping
 //! failures (refused, reset, timeouts, non-JSON answers) to clear errors in the route's API
-//! shape. Response bodies stream through [`UpstreamBody`], which enforces the idle timeout and
-//! turns a mid-stream failure into a protocol-correct SSE error event where it can.
+//! shape. Response bodies stream through [`UpstreamBody`], which drives the connection, enforces
+//! the idle timeout and turns a mid-stream failure into a protocol-correct SSE error event where
+//! it can.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,12 +15,11 @@ use http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, Status
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::config::{parse_base_url, UpstreamConfig};
 use super::error::{ApiError, ApiKind};
 use super::metrics::Metrics;
+use super::pool::{error_chain, Conn, Pool, RequestError};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1), never forwarded.
 const HOP_BY_HOP: &[HeaderName] = &[
@@ -31,7 +32,7 @@ const HOP_BY_HOP: &[HeaderName] = &[
     header::UPGRADE,
 ];
 
-/// One upstream: its settings and a pooled client.
+/// One upstream: its settings and its connection pool.
 #[derive(Debug, Clone)]
 pub struct Upstream {
     /// Name in the configuration.
@@ -43,7 +44,7 @@ pub struct Upstream {
     response_timeout: Duration,
     idle_timeout: Duration,
     health_path: String,
-    client: Client<HttpConnector, Full<Bytes>>,
+    pool: Arc<Pool>,
 }
 
 /// Why a request to an upstream failed before its response started.
@@ -115,10 +116,11 @@ impl Upstream {
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(config.pool_max_idle)
-            .build(connector);
+        let pool = Arc::new(Pool::new(
+            connector,
+            config.pool_max_idle,
+            Duration::from_secs(90),
+        ));
         Ok(Upstream {
             name: name.into(),
             kind: config.kind,
@@ -127,7 +129,7 @@ impl Upstream {
             response_timeout: config.response_timeout,
             idle_timeout: config.idle_timeout,
             health_path: config.health_path.clone(),
-            client,
+            pool,
         })
     }
 
@@ -202,21 +204,21 @@ impl Upstream {
         parts.version = http::Version::HTTP_11;
         let req = Request::from_parts(parts, body);
         let started = Instant::now();
-        let res = tokio::time::timeout(self.response_timeout, self.client.request(req)).await;
+        let res = tokio::time::timeout(self.response_timeout, self.pool.request(req)).await;
         metrics.upstream_latency(&self.name, started.elapsed());
         let res = match res {
             Err(_) => Err(UpstreamError::Timeout {
                 name: self.name.to_string(),
                 secs: self.response_timeout.as_secs_f64(),
             }),
-            Ok(Err(e)) if e.is_connect() => Err(UpstreamError::Connect {
+            Ok(Err(RequestError::Connect(reason))) => Err(UpstreamError::Connect {
                 name: self.name.to_string(),
                 url: self.url(),
-                reason: error_chain(&e),
+                reason,
             }),
-            Ok(Err(e)) => Err(UpstreamError::Broken {
+            Ok(Err(RequestError::Broken(reason))) => Err(UpstreamError::Broken {
                 name: self.name.to_string(),
-                reason: error_chain(&e),
+                reason,
             }),
             Ok(Ok(res)) => Ok(res),
         };
@@ -224,6 +226,7 @@ impl Upstream {
             metrics.upstream_error(&self.name, e.label());
             ApiErrorOr::Upstream(e)
         })?;
+        let (res, conn) = res;
         let (mut parts, body) = res.into_parts();
         for h in HOP_BY_HOP {
             parts.headers.remove(h);
@@ -235,6 +238,7 @@ impl Upstream {
             .is_some_and(|ct| ct.starts_with("text/event-stream"));
         let body = UpstreamBody::new(
             body,
+            (conn, self.pool.clone()),
             self.idle_timeout,
             (sse && !screened).then_some(api),
             self.name.clone(),
@@ -255,14 +259,14 @@ impl Upstream {
             req.headers_mut().insert(k.clone(), v.clone());
         }
         let wait = self.response_timeout.min(Duration::from_secs(5));
-        match tokio::time::timeout(wait, self.client.request(req)).await {
+        match tokio::time::timeout(wait, self.pool.request(req)).await {
             Err(_) => Err(format!(
                 "no answer from {} within {wait:?}",
                 self.health_path
             )),
-            Ok(Err(e)) => Err(error_chain(&e)),
-            Ok(Ok(res)) if res.status().is_success() => Ok(()),
-            Ok(Ok(res)) => Err(format!("{} answered {}", self.health_path, res.status())),
+            Ok(Err(RequestError::Connect(e) | RequestError::Broken(e))) => Err(e),
+            Ok(Ok((res, _))) if res.status().is_success() => Ok(()),
+            Ok(Ok((res, _))) => Err(format!("{} answered {}", self.health_path, res.status())),
         }
     }
 }
@@ -307,22 +311,8 @@ fn clean_request_headers(h: &mut HeaderMap, strip_auth: bool) {
     }
 }
 
-/// The error and its sources, one line.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        src = c.source();
-    }
-    s
-}
-
-/// A streamed upstream response body: enforces the idle timeout between chunks. On a
+/// A streamed upstream response body: drives its connection (see [`super::pool`]), gives the
+/// connection back to the pool at the end, and enforces the idle timeout between chunks. On a
 /// pass-through SSE stream that fails at an event boundary it ends with the API's error event
 /// instead of a bare reset; a failure inside an event cannot be repaired into valid SSE, so it
 /// ends the body with an error, which closes the connection and the client sees an incomplete
@@ -330,7 +320,12 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// the events and writes the terminal event itself.)
 pub struct UpstreamBody {
     inner: hyper::body::Incoming,
+    /// The connection the body arrives on, while it is open.
+    conn: Option<Conn>,
+    pool: Arc<Pool>,
     idle: Duration,
+    /// When the last chunk came; the timer is moved on only when it fires.
+    last: tokio::time::Instant,
     sleep: Pin<Box<tokio::time::Sleep>>,
     /// `Some(kind)` for SSE bodies.
     sse: Option<ApiKind>,
@@ -377,21 +372,39 @@ impl std::error::Error for BodyError {
 impl UpstreamBody {
     fn new(
         inner: hyper::body::Incoming,
+        (conn, pool): (Conn, Arc<Pool>),
         idle: Duration,
         sse: Option<ApiKind>,
         upstream: Arc<str>,
         metrics: Metrics,
     ) -> Self {
+        let last = tokio::time::Instant::now();
         UpstreamBody {
             inner,
+            conn: Some(conn),
+            pool,
             idle,
-            sleep: Box::pin(tokio::time::sleep(idle)),
+            last,
+            sleep: Box::pin(tokio::time::sleep_until(last + idle)),
             sse,
             tail: [b'\n', b'\n'],
             sent_any: false,
             done: false,
             upstream,
             metrics,
+        }
+    }
+
+    /// Ready when nothing came for `idle` (the timer set at the start moves on to the last
+    /// chunk's time + `idle` only when it fires, not at every chunk).
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            std::task::ready!(self.sleep.as_mut().poll(cx));
+            let deadline = self.last + self.idle;
+            if deadline <= tokio::time::Instant::now() {
+                return Poll::Ready(());
+            }
+            self.sleep.as_mut().reset(deadline);
         }
     }
 
@@ -408,6 +421,7 @@ impl UpstreamBody {
         message: String,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         self.done = true;
+        self.conn = None;
         self.metrics.upstream_error(&self.upstream, label);
         tracing::warn!(upstream = %self.upstream, error = %message, "upstream stream failed");
         match self.sse {
@@ -424,6 +438,17 @@ impl UpstreamBody {
     }
 }
 
+impl Drop for UpstreamBody {
+    fn drop(&mut self) {
+        // A reader that stops at `is_end_stream` (hyper's server does) never polls the end.
+        if let Some(conn) = self.conn.take() {
+            if self.inner.is_end_stream() {
+                self.pool.put(conn);
+            }
+        }
+    }
+}
+
 impl HttpBody for UpstreamBody {
     type Data = Bytes;
     type Error = BodyError;
@@ -436,6 +461,12 @@ impl HttpBody for UpstreamBody {
             return Poll::Ready(None);
         }
         let this = &mut *self;
+        // The connection reads on (it hands over at most one chunk per poll of `inner`).
+        if let Some(conn) = &mut this.conn {
+            if !conn.drive(cx) {
+                this.conn = None;
+            }
+        }
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
@@ -449,8 +480,7 @@ impl HttpBody for UpstreamBody {
                         }
                     }
                 }
-                let deadline = tokio::time::Instant::now() + this.idle;
-                this.sleep.as_mut().reset(deadline);
+                this.last = tokio::time::Instant::now();
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => {
@@ -463,9 +493,12 @@ impl HttpBody for UpstreamBody {
             }
             Poll::Ready(None) => {
                 this.done = true;
+                if let Some(conn) = this.conn.take() {
+                    this.pool.put(conn);
+                }
                 Poll::Ready(None)
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+            Poll::Pending => match this.poll_idle(cx) {
                 Poll::Ready(()) => {
                     let msg = format!(
                         "upstream `{}` sent nothing for {:.1}s (idle_timeout)",

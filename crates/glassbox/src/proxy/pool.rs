@@ -1,0 +1,209 @@
+//! Upstream HTTP/1 connections driven by the task that uses them.
+//!
+//! A hyper client connection is a future that reads the socket and hands each decoded body
+//! chunk to the response body through a channel that holds one chunk. Run as a task of its own
+//! (hyper-util's pooled client), every chunk costs a wake-up of that task and one of the task
+//! reading the body, usually across the two worker threads, and the reader gets one chunk per
+//! wake-up: a burst of SSE events that arrived in one socket read still left the proxy one
+//! write per event. Here the connection future is polled by whoever holds the exchange: the
+//! forwarding future while it waits for the response head, then the response body
+//! ([`UpstreamBody`](super::upstream::UpstreamBody)) each time it is polled. Every chunk of one
+//! socket read is then handed over within one poll of the body, with no other task involved,
+//! and the screen layer sends them on as one frame.
+//!
+//! A connection goes back to the pool when its response body has ended with the connection
+//! still open; a body dropped before its end drops (closes) its connection, as a request cannot
+//! be sent on a connection with half a response unread. An idle connection is not polled: one
+//! the upstream closed is found out when it is checked out (its connection future finishes
+//! before it accepts a request) and a request that was never sent on it is retried on another
+//! connection, as hyper-util does.
+
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http1;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tower::Service as _;
+
+type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// Why a request got no response head.
+#[derive(Debug)]
+pub(crate) enum RequestError {
+    /// The TCP connection could not be made.
+    Connect(String),
+    /// The connection broke, or the upstream answered something that is not HTTP/1.
+    Broken(String),
+}
+
+/// One upstream connection: the request sender and the connection future that does its I/O.
+pub(crate) struct Conn {
+    send: http1::SendRequest<Full<Bytes>>,
+    /// `None` once the connection future finished (closed or failed).
+    io: Option<Connection>,
+}
+
+impl Conn {
+    /// Lets the connection read and write what it can (registering `cx` for more); `false`
+    /// once it has finished.
+    pub(crate) fn drive(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Some(io) = &mut self.io {
+            if let Poll::Ready(r) = Pin::new(io).poll(cx) {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "upstream connection ended");
+                }
+                self.io = None;
+            }
+        }
+        self.io.is_some()
+    }
+
+    fn reusable(&self) -> bool {
+        self.io.is_some() && !self.send.is_closed()
+    }
+}
+
+/// Idle connections to one upstream, and how to make new ones.
+pub(crate) struct Pool {
+    connector: HttpConnector,
+    /// Most recently used last.
+    idle: Mutex<VecDeque<(Conn, Instant)>>,
+    max_idle: usize,
+    idle_timeout: Duration,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_idle", &self.max_idle)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(connector: HttpConnector, max_idle: usize, idle_timeout: Duration) -> Self {
+        Pool {
+            connector,
+            idle: Mutex::new(VecDeque::new()),
+            max_idle,
+            idle_timeout,
+        }
+    }
+
+    /// Sends `req` on an idle connection or a new one and waits for the response head,
+    /// driving the connection meanwhile. The connection comes back with the response: its
+    /// body is read by polling both ([`Conn::drive`]), and [`Pool::put`] takes it back after.
+    pub(crate) async fn request(
+        &self,
+        mut req: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Conn), RequestError> {
+        loop {
+            let (mut conn, reused) = match self.checkout() {
+                Some(c) => (c, true),
+                None => (self.connect(req.uri()).await?, false),
+            };
+            let ready = poll_fn(|cx| {
+                let alive = conn.drive(cx);
+                match conn.send.poll_ready(cx) {
+                    Poll::Pending if !alive => Poll::Ready(Err(None)),
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(r) => Poll::Ready(r.map_err(Some)),
+                }
+            })
+            .await;
+            if let Err(e) = ready {
+                if reused {
+                    // Closed while idle: try the next one.
+                    continue;
+                }
+                let why = e.map_or_else(
+                    || "the connection closed before the request was sent".to_string(),
+                    |e| error_chain(&e),
+                );
+                return Err(RequestError::Broken(why));
+            }
+            let mut sent = std::pin::pin!(conn.send.try_send_request(req));
+            let res = poll_fn(|cx| {
+                conn.drive(cx);
+                sent.as_mut().poll(cx)
+            })
+            .await;
+            match res {
+                Ok(res) => return Ok((res, conn)),
+                Err(mut e) => match e.take_message() {
+                    // Never written on a connection the upstream had closed: another one.
+                    Some(r) if reused => req = r,
+                    _ => return Err(RequestError::Broken(error_chain(e.error()))),
+                },
+            }
+        }
+    }
+
+    /// Takes back a connection whose response has been read to its end.
+    pub(crate) fn put(&self, conn: Conn) {
+        if !conn.reusable() {
+            return;
+        }
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while idle
+            .front()
+            .is_some_and(|(_, since)| now.duration_since(*since) >= self.idle_timeout)
+        {
+            idle.pop_front();
+        }
+        if idle.len() < self.max_idle {
+            idle.push_back((conn, now));
+        }
+    }
+
+    fn checkout(&self) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some((conn, since)) = idle.pop_back() {
+            if since.elapsed() < self.idle_timeout && conn.reusable() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    async fn connect(&self, uri: &Uri) -> Result<Conn, RequestError> {
+        let io = self
+            .connector
+            .clone()
+            .call(uri.clone())
+            .await
+            .map_err(|e| RequestError::Connect(error_chain(&e)))?;
+        let (send, io) = http1::Builder::new()
+            .handshake(io)
+            .await
+            .map_err(|e| RequestError::Broken(error_chain(&e)))?;
+        Ok(Conn { send, io: Some(io) })
+    }
+}
+
+/// The error and its sources, one line.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}

@@ -1,0 +1,124 @@
+//! Upstream connections: reused across requests, and a connection the upstream closed while it
+//! was idle is replaced without the client seeing an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod proxy_support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use proxy_support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+const ANSWER: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there."},"finish_reason":"stop"}]}"#;
+
+/// A bare HTTP/1.1 upstream answering every request with [`ANSWER`]; counts the connections it
+/// accepts. With `close_after_each`, it closes each connection after one answer (without a
+/// `Connection: close` header, as an upstream whose keep-alive timer ran out) and reports on
+/// `closed` once the socket is shut down.
+async fn counting_upstream(
+    close_after_each: bool,
+) -> (std::net::SocketAddr, Arc<AtomicUsize>, mpsc::Receiver<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel(16);
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            count.fetch_add(1, Ordering::SeqCst);
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                loop {
+                    // Read one request: the head, then `content-length` bytes of body.
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                        let n = s.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while buf.len() < head_end + len {
+                        let n = s.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    buf.drain(..head_end + len);
+                    let res = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ANSWER}",
+                        ANSWER.len()
+                    );
+                    s.write_all(res.as_bytes()).await.unwrap();
+                    if close_after_each {
+                        let _ = s.shutdown().await;
+                        drop(s);
+                        let _ = tx.send(()).await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted, rx)
+}
+
+async fn proxy_to(up: std::net::SocketAddr) -> Harness {
+    start_yaml(&format!(
+        "upstreams:\n  u:\n    url: http://{up}\nroutes:\n  - path: /v1/chat/completions\n    upstream: u\n    screen: false\n"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn one_connection_serves_requests_one_after_another() {
+    let (up, accepted, _) = counting_upstream(false).await;
+    let h = proxy_to(up).await;
+    for i in 0..5 {
+        let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
+        assert_eq!(got.status, 200, "request {i}: {}", got.text());
+        assert_eq!(
+            got.json()["choices"][0]["message"]["content"],
+            "Hello there."
+        );
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the pooled connection was reused"
+    );
+}
+
+#[tokio::test]
+async fn a_connection_closed_while_idle_is_replaced() {
+    let (up, accepted, mut closed) = counting_upstream(true).await;
+    let h = proxy_to(up).await;
+    for i in 0..5 {
+        let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
+        assert_eq!(got.status, 200, "request {i}: {}", got.text());
+        assert_eq!(
+            got.json()["choices"][0]["message"]["content"],
+            "Hello there."
+        );
+        // The upstream has shut the connection the proxy keeps idle.
+        closed.recv().await.unwrap();
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        5,
+        "a new connection each time"
+    );
+}
