@@ -85,8 +85,8 @@ impl ModelClassifier {
     }
 
     /// Starts a classifier whose backends (one worker thread each) take batches from the
-    /// model's one queue. An idle worker takes its share of what waits (the queued windows
-    /// divided by the idle workers), so one text's windows are scored side by side.
+    /// model's one queue. A worker takes at most its share of what waits (the queued windows
+    /// divided by the workers), so one text's windows are scored side by side.
     ///
     /// # Errors
     /// As [`ModelClassifier::with_backend`]; [`ClassifyError::Thread`] also when `backends`
@@ -109,7 +109,10 @@ impl ModelClassifier {
             })
             .collect::<Result<Vec<_>, _>>()?
             .into();
-        let queue = Arc::new(Queue::new(config.max_queued_tokens.max(m.max_tokens)));
+        let queue = Arc::new(Queue::new(
+            config.max_queued_tokens.max(m.max_tokens),
+            backends.len(),
+        ));
         let limits = BatchLimits {
             max_tokens: config.max_batch_tokens.max(m.max_tokens),
             max_rows: if config.batching {
