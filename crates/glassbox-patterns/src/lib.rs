@@ -8,6 +8,8 @@ pub mod pii;
 pub mod rule;
 pub mod ruleset;
 pub mod secrets;
+#[doc(hidden)]
+pub mod testing;
 
 pub use base64::Base64Detector;
 pub use build::{build, detectors, policy_rules, BuildError};

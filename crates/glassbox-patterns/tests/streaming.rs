@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use glassbox_core::policy::KeywordList;
 use glassbox_core::{Action, Detector, Engine, Family, Finding, Policy};
-use glassbox_patterns::{keywords, Base64Detector, Rule, RuleSet};
+use glassbox_patterns::{testing, Base64Detector, Rule};
 
 fn engine() -> Engine {
     let policy = Policy::from_yaml(
@@ -17,49 +15,17 @@ fn engine() -> Engine {
         "t.yaml",
     )
     .unwrap();
-    let mut rules = vec![
-        Rule::new(
-            Family::Secret,
-            "github_token",
-            r"(?-u:\b)ghp_[A-Za-z0-9]{36}(?-u:\b)",
-        ),
-        Rule::new(
-            Family::Secret,
-            "aws_access_key_id",
-            r"(?-u:\b)(?:AKIA|ASIA)[A-Z2-7]{16}(?-u:\b)",
-        )
-        .reject_placeholders(),
-        Rule::new(
-            Family::Pii,
-            "email",
-            r"(?-u:\b)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}(?-u:\b)",
-        ),
+    let mut rules = testing::sample_rules();
+    rules.push(
         Rule::new(
             Family::Secret,
             "generic_password",
             r#"(?i)password\s{0,3}[:=]\s{0,3}"?(?P<s>[^\s"]{6,64})"#,
         )
         .reject_placeholders(),
-        Rule::new(
-            Family::Secret,
-            "private_key",
-            r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[A-Za-z0-9+/=\s:,-]{16,4096}?-----END [A-Z ]{0,20}PRIVATE KEY-----",
-        ),
-    ];
-    let lists: BTreeMap<String, KeywordList> = [
-        (
-            "stop".to_string(),
-            KeywordList::Terms(vec!["project nightingale".into()]),
-        ),
-        (
-            "note".to_string(),
-            KeywordList::Terms(vec!["glassbox".into()]),
-        ),
-    ]
-    .into_iter()
-    .collect();
-    rules.extend(keywords::rules(&lists));
-    let set = Arc::new(RuleSet::compile("patterns", rules).unwrap());
+    );
+    let lists = testing::term_lists(&[("stop", &["project nightingale"]), ("note", &["glassbox"])]);
+    let set = testing::rule_set(rules, &lists);
     let b64: Arc<dyn Detector> = Arc::new(Base64Detector::new(Arc::clone(&set)).unwrap());
     Engine::new(Arc::new(policy), vec![set, b64])
 }

@@ -15,8 +15,8 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glassbox_core::audit::MemorySink;
-use glassbox_core::{Detector, Engine, Family, Policy};
-use glassbox_patterns::{keywords, Rule, RuleSet};
+use glassbox_core::{Detector, Engine, Policy};
+use glassbox_patterns::testing;
 use glassbox_tower::{BoxError, ScreenLayer};
 use http::{Request, Response};
 use http_body::{Body, Frame};
@@ -73,32 +73,7 @@ fn stream() -> Vec<Bytes> {
 /// The default policy with representative secret/PII rules and its keyword lists.
 fn default_engine() -> Engine {
     let policy = Policy::default_policy();
-    let mut rules = vec![
-        Rule::new(
-            Family::Secret,
-            "github_token",
-            r"(?-u:\b)ghp_[A-Za-z0-9]{36}(?-u:\b)",
-        ),
-        Rule::new(
-            Family::Secret,
-            "aws_access_key_id",
-            r"(?-u:\b)(?:AKIA|ASIA)[A-Z2-7]{16}(?-u:\b)",
-        )
-        .reject_placeholders(),
-        Rule::new(
-            Family::Pii,
-            "email",
-            r"(?-u:\b)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}(?-u:\b)",
-        ),
-        Rule::new(
-            Family::Secret,
-            "private_key",
-            r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[A-Za-z0-9+/=\s:,-]{16,4096}?-----END [A-Z ]{0,20}PRIVATE KEY-----",
-        ),
-    ];
-    rules.extend(keywords::rules(&policy.keywords));
-    let set: Arc<dyn Detector> =
-        Arc::new(RuleSet::compile("patterns", rules).expect("rules compile"));
+    let set: Arc<dyn Detector> = testing::rule_set(testing::sample_rules(), &policy.keywords);
     Engine::new(Arc::new(policy), vec![set])
 }
 

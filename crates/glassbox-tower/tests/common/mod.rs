@@ -11,9 +11,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use glassbox_core::audit::MemorySink;
-use glassbox_core::policy::KeywordList;
-use glassbox_core::{DecisionEvent, Detector, Engine, Family, Policy};
-use glassbox_patterns::{keywords, Rule, RuleSet};
+use glassbox_core::{DecisionEvent, Detector, Engine, Policy};
+use glassbox_patterns::{testing, Rule};
 use glassbox_tower::{BoxError, ScreenLayer};
 use http::{Request, Response};
 use http_body::{Body, Frame};
@@ -25,43 +24,14 @@ pub const TOKEN: &str = "ghp_R7x9Kq2LmW4vB8nT1cZ5yH3jP6sD0fGa9uEw";
 pub const AWS: &str = "AKIAZ7QW3ERT5YUI2OPL";
 
 pub fn rules() -> Vec<Rule> {
-    vec![
-        Rule::new(
-            Family::Secret,
-            "github_token",
-            r"(?-u:\b)ghp_[A-Za-z0-9]{36}(?-u:\b)",
-        ),
-        Rule::new(
-            Family::Secret,
-            "aws_access_key_id",
-            r"(?-u:\b)(?:AKIA|ASIA)[A-Z2-7]{16}(?-u:\b)",
-        )
-        .reject_placeholders(),
-        Rule::new(
-            Family::Pii,
-            "email",
-            r"(?-u:\b)[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}(?-u:\b)",
-        ),
-        Rule::new(
-            Family::Secret,
-            "private_key",
-            r"-----BEGIN [A-Z ]{0,20}PRIVATE KEY-----[A-Za-z0-9+/=\s:,-]{16,4096}?-----END [A-Z ]{0,20}PRIVATE KEY-----",
-        ),
-    ]
+    testing::sample_rules()
 }
 
 /// An engine over the test rules and a `stop` keyword list under `policy_yaml`.
 pub fn engine_with(policy_yaml: &str, extra: Vec<Arc<dyn Detector>>) -> Engine {
     let policy = Policy::from_yaml(policy_yaml, "test.yaml").unwrap();
-    let mut rules = rules();
-    let lists: BTreeMap<String, KeywordList> = [(
-        "stop".to_string(),
-        KeywordList::Terms(vec!["project nightingale".into()]),
-    )]
-    .into_iter()
-    .collect();
-    rules.extend(keywords::rules(&lists));
-    let set: Arc<dyn Detector> = Arc::new(RuleSet::compile("patterns", rules).unwrap());
+    let lists = testing::term_lists(&[("stop", &["project nightingale"])]);
+    let set: Arc<dyn Detector> = testing::rule_set(rules(), &lists);
     let mut detectors = vec![set];
     detectors.extend(extra);
     Engine::new(Arc::new(policy), detectors)
@@ -95,7 +65,7 @@ pub fn secrets_only_engine() -> Engine {
     )
     .unwrap();
     let rules: Vec<Rule> = rules().into_iter().take(2).collect();
-    let set: Arc<dyn Detector> = Arc::new(RuleSet::compile("patterns", rules).unwrap());
+    let set: Arc<dyn Detector> = testing::rule_set(rules, &BTreeMap::new());
     Engine::new(Arc::new(policy), vec![set])
 }
 
