@@ -396,22 +396,8 @@ impl StreamScreen {
     // === OpenAI Chat Completions / Completions ===
 
     fn openai(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) {
-        if !data.trim_start().starts_with('{') {
-            // Not a JSON object: carries no text any SDK would read; passed on as it is.
-            out.extend_from_slice(&ev.raw);
+        let Some(chunk) = self.typed_event::<Chunk<'_>>(ev, data, out) else {
             return;
-        }
-        let chunk = match serde_json::from_str::<Chunk<'_>>(data) {
-            Ok(c) => c,
-            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
-                // JSON the SDKs read, but not one reading of it (a repeated member).
-                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
-                return;
-            }
-            Err(_) => {
-                out.extend_from_slice(&ev.raw);
-                return;
-            }
         };
         let Some(choices) = chunk.choices.0 else {
             if chunk.error.0 {
@@ -530,6 +516,33 @@ impl StreamScreen {
         out.extend(self.write(ev, data, edits, extra));
     }
 
+    /// An event's data read as the typed event `T`; `None` when the event has been dealt with
+    /// here instead: passed on as it is when it is not a JSON object or not JSON at all (it
+    /// carries no text any SDK would read), or ended as unscreenable when it is JSON the SDKs
+    /// read but `T` has no one reading of (a repeated member).
+    fn typed_event<'d, T: serde::Deserialize<'d>>(
+        &mut self,
+        ev: &SseEvent,
+        data: &'d str,
+        out: &mut Vec<u8>,
+    ) -> Option<T> {
+        if !data.trim_start().starts_with('{') {
+            out.extend_from_slice(&ev.raw);
+            return None;
+        }
+        match serde_json::from_str::<T>(data) {
+            Ok(t) => Some(t),
+            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
+                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
+                None
+            }
+            Err(_) => {
+                out.extend_from_slice(&ev.raw);
+                None
+            }
+        }
+    }
+
     /// An event that cannot be screened although the SDKs would read it: the stream ends as
     /// blocked, recorded as a fail-closed screening failure.
     fn unscreenable(&mut self, reason: &str, out: &mut Vec<u8>) {
@@ -563,22 +576,8 @@ impl StreamScreen {
     // === Anthropic Messages ===
 
     fn anthropic(&mut self, ev: &SseEvent, data: &str, out: &mut Vec<u8>) {
-        if !data.trim_start().starts_with('{') {
-            // Not a JSON object: carries no text any SDK would read; passed on as it is.
-            out.extend_from_slice(&ev.raw);
+        let Some(v) = self.typed_event::<MessagesEvent<'_>>(ev, data, out) else {
             return;
-        }
-        let v = match serde_json::from_str::<MessagesEvent<'_>>(data) {
-            Ok(v) => v,
-            Err(e) if serde_json::from_str::<IgnoredAny>(data).is_ok() => {
-                // JSON the SDKs read, but not one reading of it (a repeated member).
-                self.unscreenable(&format!("a stream event could not be screened: {e}"), out);
-                return;
-            }
-            Err(_) => {
-                out.extend_from_slice(&ev.raw);
-                return;
-            }
         };
         let ty = v.ty.0.as_deref().unwrap_or("");
         let idx = v.index.0.unwrap_or(0);
