@@ -49,6 +49,15 @@ fn percentiles(mut d: Vec<Duration>) -> (Duration, Duration) {
     (at(0.50), at(0.99))
 }
 
+fn print_latency(label: &str, lat: Vec<Duration>) {
+    let (p50, p99) = percentiles(lat);
+    println!(
+        "latency {label}: p50 {:.2} ms, p99 {:.2} ms",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3
+    );
+}
+
 fn run_concurrent(c: &Arc<ModelClassifier>, callers: usize, rounds: u64) -> Duration {
     let start = Instant::now();
     let handles: Vec<_> = (0..callers)
@@ -107,13 +116,7 @@ fn main() {
                 t.elapsed()
             })
             .collect();
-        let (p50, p99) = percentiles(lat);
-        println!(
-            "latency {name} {}B: p50 {:.2} ms, p99 {:.2} ms",
-            TEXT_400.len(),
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3
-        );
+        print_latency(&format!("{name} {}B", TEXT_400.len()), lat);
     }
     // Session layout, alternating calls so both see the same machine: one session whose
     // operators use both cores, against two single-threaded sessions that take one window each.
@@ -141,13 +144,7 @@ fn main() {
             }
         }
         for ((name, _, _), l) in layouts.iter().zip(lat) {
-            let (p50, p99) = percentiles(l);
-            println!(
-                "latency prompt_injection {}B, {name}: p50 {:.2} ms, p99 {:.2} ms",
-                TEXT_400.len(),
-                p50.as_secs_f64() * 1e3,
-                p99.as_secs_f64() * 1e3
-            );
+            print_latency(&format!("prompt_injection {}B, {name}", TEXT_400.len()), l);
         }
     }
     {

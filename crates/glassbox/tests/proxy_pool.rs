@@ -83,17 +83,22 @@ async fn proxy_to(up: std::net::SocketAddr) -> Harness {
     .await
 }
 
+/// Request `i` through the proxy got the upstream's answer.
+async fn assert_answered(h: &Harness, i: usize) {
+    let got = post_json(h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
+    assert_eq!(got.status, 200, "request {i}: {}", got.text());
+    assert_eq!(
+        got.json()["choices"][0]["message"]["content"],
+        "Hello there."
+    );
+}
+
 #[tokio::test]
 async fn one_connection_serves_requests_one_after_another() {
     let (up, accepted, _) = counting_upstream(false).await;
     let h = proxy_to(up).await;
     for i in 0..5 {
-        let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
-        assert_eq!(got.status, 200, "request {i}: {}", got.text());
-        assert_eq!(
-            got.json()["choices"][0]["message"]["content"],
-            "Hello there."
-        );
+        assert_answered(&h, i).await;
     }
     assert_eq!(
         accepted.load(Ordering::SeqCst),
@@ -107,12 +112,7 @@ async fn a_connection_closed_while_idle_is_replaced() {
     let (up, accepted, mut closed) = counting_upstream(true).await;
     let h = proxy_to(up).await;
     for i in 0..5 {
-        let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
-        assert_eq!(got.status, 200, "request {i}: {}", got.text());
-        assert_eq!(
-            got.json()["choices"][0]["message"]["content"],
-            "Hello there."
-        );
+        assert_answered(&h, i).await;
         // The upstream has shut the connection the proxy keeps idle.
         closed.recv().await.unwrap();
     }
