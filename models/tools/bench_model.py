@@ -48,10 +48,7 @@ def main():
         sess = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
         names = {i.name for i in sess.get_inputs()}
         for rows in args.rows:
-            ids = rng.integers(1000, 20000, (rows, args.tokens)).astype(np.int64)
-            ids[:, 0], ids[:, -1] = 101, 102
-            feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-            feeds = {k: v for k, v in feeds.items() if k in names}
+            feeds = random_feeds(rng, rows, args.tokens, names)
             for _ in range(3):
                 sess.run(["scores"], feeds)
             times = []
@@ -66,6 +63,15 @@ def main():
                 f"p50 {np.median(t):.1f} ms ({np.median(t) / rows:.2f} ms/row), {len(t)} runs"
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def random_feeds(rng, rows, tokens, names):
+    """`rows` x `tokens` random token ids between [CLS] and [SEP], full attention mask, for the
+    graph inputs in `names`."""
+    ids = rng.integers(1000, 20000, (rows, tokens)).astype(np.int64)
+    ids[:, 0], ids[:, -1] = 101, 102
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    return {k: v for k, v in feeds.items() if k in names}
 
 
 def side_by_side(args):
@@ -84,12 +90,8 @@ def side_by_side(args):
     rng = np.random.default_rng(0)
     print(f"{args.model}, load average {os.getloadavg()[0]:.2f}")
     for rows in args.rows:
-        ids = rng.integers(1000, 20000, (rows, args.tokens)).astype(np.int64)
-        ids[:, 0], ids[:, -1] = 101, 102
-        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
         batched = session(args.threads)
-        names = {i.name for i in batched.get_inputs()}
-        feeds = {k: v for k, v in feeds.items() if k in names}
+        feeds = random_feeds(rng, rows, args.tokens, {i.name for i in batched.get_inputs()})
         singles = [session(1) for _ in range(rows)]
         one = [{k: v[r : r + 1] for k, v in feeds.items()} for r in range(rows)]
         pool = ThreadPoolExecutor(rows)

@@ -177,6 +177,26 @@ def _fused_layers(g, w, h, mask, num_layers, num_heads, eps):
     attention mask as its raw mask), `SkipLayerNormalization` for residual + bias + layer norm, and
     `BiasGelu`. Same arithmetic as the plain graph in fewer, larger kernels; the weights are still
     exact copies (transposed and concatenated)."""
+
+    def dense_skip_ln(x, residual, module, name):
+        """LayerNorm(x @ W + b + residual) for a BERT output block `module` (its `dense` Linear
+        and its `LayerNorm`) as one MatMul and one `SkipLayerNormalization`."""
+        mm = g.op("MatMul", [x, g.const(f"{module}.dense.weight_t", w[f"{module}.dense.weight"].T)], f"{name}.mm")
+        ln = f"{module}.LayerNorm"
+        return g.op(
+            "SkipLayerNormalization",
+            [
+                mm,
+                residual,
+                g.const(f"{ln}.gamma", w[f"{ln}.weight"]),
+                g.const(f"{ln}.beta", w[f"{ln}.bias"]),
+                g.const(f"{module}.dense.bias", w[f"{module}.dense.bias"]),
+            ],
+            name,
+            domain=MS,
+            epsilon=eps,
+        )
+
     mask_i = g.op("Cast", [mask], "mask.i32", to=TensorProto.INT32)
     for i in range(num_layers):
         p = f"encoder.layer.{i}"
@@ -190,41 +210,14 @@ def _fused_layers(g, w, h, mask, num_layers, num_heads, eps):
             domain=MS,
             num_heads=num_heads,
         )
-        d = f"{p}.attention.output"
-        proj = g.op("MatMul", [ctx, g.const(f"{d}.dense.weight_t", w[f"{d}.dense.weight"].T)], f"{p}.attn_out.mm")
-        h1 = g.op(
-            "SkipLayerNormalization",
-            [
-                proj,
-                h,
-                g.const(f"{d}.LayerNorm.gamma", w[f"{d}.LayerNorm.weight"]),
-                g.const(f"{d}.LayerNorm.beta", w[f"{d}.LayerNorm.bias"]),
-                g.const(f"{d}.dense.bias", w[f"{d}.dense.bias"]),
-            ],
-            f"{p}.ln1",
-            domain=MS,
-            epsilon=eps,
-        )
+        h1 = dense_skip_ln(ctx, h, f"{p}.attention.output", f"{p}.ln1")
         inter = g.op(
             "MatMul", [h1, g.const(f"{p}.inter.weight_t", w[f"{p}.intermediate.dense.weight"].T)], f"{p}.inter.mm"
         )
         gelu = g.op(
             "BiasGelu", [inter, g.const(f"{p}.inter.bias", w[f"{p}.intermediate.dense.bias"])], f"{p}.gelu", domain=MS
         )
-        o = g.op("MatMul", [gelu, g.const(f"{p}.out.weight_t", w[f"{p}.output.dense.weight"].T)], f"{p}.out.mm")
-        h = g.op(
-            "SkipLayerNormalization",
-            [
-                o,
-                h1,
-                g.const(f"{p}.output.LayerNorm.gamma", w[f"{p}.output.LayerNorm.weight"]),
-                g.const(f"{p}.output.LayerNorm.beta", w[f"{p}.output.LayerNorm.bias"]),
-                g.const(f"{p}.out.bias", w[f"{p}.output.dense.bias"]),
-            ],
-            f"{p}.ln2",
-            domain=MS,
-            epsilon=eps,
-        )
+        h = dense_skip_ln(gelu, h1, f"{p}.output", f"{p}.ln2")
     return h
 
 

@@ -48,6 +48,7 @@ QUANTIZE = PRECISION == "int8"
 # fusions do not recognise the attention pattern). The int8 graph is built from the plain one, whose
 # Q, K and V projections are separate MatMuls that can be quantised.
 FUSED = True
+ENCODER_FUSED = FUSED and not QUANTIZE  # what bert_classifier writes
 HEADS = 5  # MLPs trained with seeds SEED..SEED+4; the shipped head averages their logits
 AUTHORED_WEIGHT = 20.0  # loss weight of an authored row (about 300 among 19,000 public rows)
 L2 = 1e-3
@@ -276,7 +277,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     w = load_file(sources["weights"])
     tok = _tokenizer(sources["tokenizer"])
     zero_head = [(np.zeros((1, 384), np.float32), np.zeros(1, np.float32), None)]
-    encoder = onnx_graphs.bert_classifier(w, zero_head, fused=FUSED and not QUANTIZE)
+    encoder = onnx_graphs.bert_classifier(w, zero_head, fused=ENCODER_FUSED)
     sims = check_similarity(_session(encoder), tok, "float")
     if QUANTIZE:
         encoder = quantize(encoder)
@@ -334,7 +335,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     model = onnx_graphs.bert_classifier(
         w,
         heads,
-        fused=FUSED and not QUANTIZE,
+        fused=ENCODER_FUSED,
         doc=f"glassbox bundle {bundle}: {manifest['upstream_model']}{' (int8 MatMuls)' if QUANTIZE else ''} + trained head",
     )
     if QUANTIZE:
