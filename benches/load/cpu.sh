@@ -20,20 +20,15 @@ if [ -z "${NO_BUILD:-}" ]; then
   cargo build --release -q -p glassbox --bin glassbox
   cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
 fi
-LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
+. benches/load/lib.sh
 TCK=$(getconf CLK_TCK)
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-$BIN demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
 # PROXY_ARGS replaces `--upstream` (e.g. `--config FILE` with an unscreened route, for scale);
 # PROXY_ENV sets environment variables for the proxy only (e.g. TOKIO_WORKER_THREADS=1).
-env ${PROXY_ENV:-} RUST_LOG=warn $BIN proxy --listen "$PROXY" ${PROXY_ARGS:---upstream http://$MOCK --policy policies/patterns-only.yaml} 2>/dev/null & PROXY_PID=$!
-trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+# shellcheck disable=SC2086
+start_mock_and_proxy env ${PROXY_ENV:-}
 echo "machine load at start: $(uptime)"
 # Warm up both processes (pools, lazy DFA caches, allocator).
 "$LOADGEN" --url "http://$PROXY" --rate 1000 --secs 1 >/dev/null

@@ -16,20 +16,13 @@ BIN=${BIN:-target/release/glassbox}
 MOCK=127.0.0.1:${MOCK_PORT:-18401}
 PROXY=127.0.0.1:${PROXY_PORT:-18480}
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)"; exit 2; }
-LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
+. benches/load/lib.sh
 OUT=$(mktemp -d)/cg
-target/release/glassbox demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
 # PROXY_ARGS replaces the upstream and policy arguments, as in cpu.sh (the built-in default
-# policy runs the classifiers, which would dominate the count).
-RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$OUT.%p" "$BIN" proxy \
-  --listen "$PROXY" ${PROXY_ARGS:---upstream http://$MOCK --policy policies/patterns-only.yaml} \
-  2>"$OUT.log" & PROXY_PID=$!
-trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
-for _ in $(seq 600); do
-  curl -sf "http://$PROXY/healthz" >/dev/null 2>&1 && break
-  kill -0 $PROXY_PID 2>/dev/null || { echo "the proxy exited:"; tail -5 "$OUT.log"; exit 1; }
-  sleep 0.5
-done
+# policy runs the classifiers, which would dominate the count). Under callgrind the proxy
+# takes a while to start: up to 300 s.
+PROXY_LOG="$OUT.log" READY_TRIES=1500 \
+  start_mock_and_proxy valgrind --tool=callgrind --callgrind-out-file="$OUT.%p"
 flag=""; [ "$MODE" = stream ] && flag=--stream
 "$LOADGEN" --url "http://$PROXY" --rate 50 --secs 1 $flag >/dev/null
 callgrind_control -d $PROXY_PID >/dev/null

@@ -18,18 +18,12 @@ if [ -z "${NO_BUILD:-}" ]; then
   cargo build --release -q -p glassbox --bin glassbox
   cargo bench -q -p glassbox --bench load --no-run 2>/dev/null
 fi
-LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
 BIN=${BIN:-target/release/glassbox}
+. benches/load/lib.sh
 
 rss() { awk '/VmRSS/ {print $2/1024 " MiB"}' "/proc/$1/status"; }
 
-$BIN demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
-RUST_LOG=warn $BIN proxy --listen "$PROXY" --upstream "http://$MOCK" --policy policies/patterns-only.yaml 2>/dev/null & PROXY_PID=$!
-trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-  curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+start_mock_and_proxy
 echo "machine load at start: $(uptime)"
 echo "proxy RSS at rest: $(rss $PROXY_PID)"
 for stream in "" "--stream"; do

@@ -14,13 +14,9 @@ BIN=${BIN:-target/release/glassbox}
 MOCK=127.0.0.1:${MOCK_PORT:-18601}
 PROXY=127.0.0.1:${PROXY_PORT:-18680}
 command -v strace >/dev/null || { echo "needs strace (apt-get install strace)"; exit 2; }
-LOADGEN=$(ls -t target/release/deps/load-* | grep -v '\.d$' | head -1)
+. benches/load/lib.sh
 OUT=$(mktemp)
-"$BIN" demo --mock-only "$MOCK" 2>/dev/null & MOCK_PID=$!
-RUST_LOG=warn "$BIN" proxy --listen "$PROXY" --upstream "http://$MOCK" \
-  --policy policies/patterns-only.yaml 2>/dev/null & PROXY_PID=$!
-trap 'kill $MOCK_PID $PROXY_PID 2>/dev/null || true' EXIT
-for _ in $(seq 100); do curl -sf "http://$PROXY/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+start_mock_and_proxy
 flag=""; [ "$MODE" = stream ] && flag=--stream
 "$LOADGEN" --url "http://$PROXY" --rate 100 --secs 1 $flag >/dev/null   # warm-up
 strace -f -c -o "$OUT" -p $PROXY_PID 2>/dev/null & STRACE_PID=$!
