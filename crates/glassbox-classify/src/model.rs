@@ -97,6 +97,12 @@ impl ModelClassifier {
         config: &RuntimeConfig,
     ) -> Result<ModelClassifier, ClassifyError> {
         let m = &bundle.manifest;
+        if backends.is_empty() {
+            return Err(ClassifyError::Thread {
+                classifier: m.classifier.clone(),
+                reason: "no backend to run the model".into(),
+            });
+        }
         let windower = Arc::new(Windower::new(bundle)?);
         let labels: Arc<[Category]> = m
             .labels
@@ -136,12 +142,6 @@ impl ModelClassifier {
             reason: e.to_string(),
         };
 
-        if backends.is_empty() {
-            return Err(ClassifyError::Thread {
-                classifier: m.classifier.clone(),
-                reason: "no backend to run the model".into(),
-            });
-        }
         for (i, backend) in backends.into_iter().enumerate() {
             let q = queue.clone();
             std::thread::Builder::new()
