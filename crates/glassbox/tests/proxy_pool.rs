@@ -1,5 +1,6 @@
-//! Upstream connections: reused across requests, and a connection the upstream closed while it
-//! was idle is replaced without the client seeing an error.
+//! Upstream connections: reused across requests, a connection the upstream closed while it was
+//! idle is replaced without the client seeing an error, and is closed on the proxy's side too
+//! without waiting for another request.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
@@ -13,12 +14,24 @@ use tokio::sync::mpsc;
 
 const ANSWER: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there."},"finish_reason":"stop"}]}"#;
 
+/// What the test upstream does with a connection after each answer.
+#[derive(Clone, Copy, PartialEq)]
+enum AfterAnswer {
+    /// Keeps it open for the next request.
+    KeepOpen,
+    /// Shuts it down and drops it (without a `Connection: close` header, as an upstream whose
+    /// keep-alive timer ran out), then reports on `closed`.
+    Close,
+    /// Waits until the proxy has put the connection back in its pool, shuts down its sending
+    /// half (a keep-alive timer running out), then reads until the proxy closes the connection
+    /// too, and reports that on `closed`.
+    HalfCloseAndWait,
+}
+
 /// A bare HTTP/1.1 upstream answering every request with [`ANSWER`]; counts the connections it
-/// accepts. With `close_after_each`, it closes each connection after one answer (without a
-/// `Connection: close` header, as an upstream whose keep-alive timer ran out) and reports on
-/// `closed` once the socket is shut down.
+/// accepts.
 async fn counting_upstream(
-    close_after_each: bool,
+    after: AfterAnswer,
 ) -> (std::net::SocketAddr, Arc<AtomicUsize>, mpsc::Receiver<()>) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
@@ -63,11 +76,21 @@ async fn counting_upstream(
                         ANSWER.len()
                     );
                     s.write_all(res.as_bytes()).await.unwrap();
-                    if close_after_each {
-                        let _ = s.shutdown().await;
-                        drop(s);
-                        let _ = tx.send(()).await;
-                        return;
+                    match after {
+                        AfterAnswer::KeepOpen => {}
+                        AfterAnswer::Close => {
+                            let _ = s.shutdown().await;
+                            drop(s);
+                            let _ = tx.send(()).await;
+                            return;
+                        }
+                        AfterAnswer::HalfCloseAndWait => {
+                            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                            let _ = s.shutdown().await;
+                            while s.read(&mut chunk).await.is_ok_and(|n| n > 0) {}
+                            let _ = tx.send(()).await;
+                            return;
+                        }
                     }
                 }
             });
@@ -95,7 +118,7 @@ async fn assert_answered(h: &Harness, i: usize) {
 
 #[tokio::test]
 async fn one_connection_serves_requests_one_after_another() {
-    let (up, accepted, _) = counting_upstream(false).await;
+    let (up, accepted, _) = counting_upstream(AfterAnswer::KeepOpen).await;
     let h = proxy_to(up).await;
     for i in 0..5 {
         assert_answered(&h, i).await;
@@ -109,7 +132,7 @@ async fn one_connection_serves_requests_one_after_another() {
 
 #[tokio::test]
 async fn a_connection_closed_while_idle_is_replaced() {
-    let (up, accepted, mut closed) = counting_upstream(true).await;
+    let (up, accepted, mut closed) = counting_upstream(AfterAnswer::Close).await;
     let h = proxy_to(up).await;
     for i in 0..5 {
         assert_answered(&h, i).await;
@@ -121,4 +144,21 @@ async fn a_connection_closed_while_idle_is_replaced() {
         5,
         "a new connection each time"
     );
+}
+
+/// An upstream that closes an idle keep-alive connection (uvicorn's default keep-alive is 5 s)
+/// must not leave the proxy's end in CLOSE_WAIT until the next request: the pool's sweeper
+/// closes it within about a second. Before the sweeper, nothing polled an idle connection and
+/// this waited for the whole bound.
+#[tokio::test]
+async fn a_connection_the_upstream_closed_is_closed_without_another_request() {
+    let (up, _, mut closed) = counting_upstream(AfterAnswer::HalfCloseAndWait).await;
+    let h = proxy_to(up).await;
+    assert_answered(&h, 0).await;
+    tokio::time::timeout(std::time::Duration::from_secs(20), closed.recv())
+        .await
+        .expect("the proxy closed its end of the idle connection")
+        .unwrap();
+    // And the next request gets a new connection and its answer.
+    assert_answered(&h, 1).await;
 }

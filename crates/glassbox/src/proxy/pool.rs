@@ -13,16 +13,21 @@
 //!
 //! A connection goes back to the pool when its response body has ended with the connection
 //! still open; a body dropped before its end drops (closes) its connection, as a request cannot
-//! be sent on a connection with half a response unread. An idle connection is not polled: one
-//! the upstream closed is found out when it is checked out (its connection future finishes
-//! before it accepts a request) and a request that was never sent on it is retried on another
-//! connection, as hyper-util does.
+//! be sent on a connection with half a response unread. Once a second a sweeper task (started
+//! with the pool's first idle connection, ended when the pool is dropped) polls the connections
+//! idle for longer than that: one the upstream closed (an upstream whose keep-alive timer ran
+//! out) is closed on this side too, and one idle past the pool's timeout is closed, also when no
+//! request comes; without it both sat in CLOSE_WAIT holding a descriptor until the next
+//! checkout. One the upstream closes between two sweeps is found out when it is checked out
+//! (its connection future finishes before it accepts a request), and a request that was never
+//! sent on it is retried on another connection, as hyper-util does.
 
 use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -36,6 +41,10 @@ use tokio::net::TcpStream;
 use tower::Service as _;
 
 type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+
+/// How often the sweeper looks at idle connections, and how long one must have been idle for
+/// it to be looked at (a connection in use is driven by its request).
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Why a request got no response head.
 #[derive(Debug)]
@@ -80,6 +89,8 @@ pub(crate) struct Pool {
     idle: Mutex<VecDeque<(Conn, Instant)>>,
     max_idle: usize,
     idle_timeout: Duration,
+    /// Whether the sweeper task has been started.
+    sweeping: AtomicBool,
 }
 
 impl std::fmt::Debug for Pool {
@@ -98,6 +109,7 @@ impl Pool {
             idle: Mutex::new(VecDeque::new()),
             max_idle,
             idle_timeout,
+            sweeping: AtomicBool::new(false),
         }
     }
 
@@ -151,9 +163,12 @@ impl Pool {
     }
 
     /// Takes back a connection whose response has been read to its end.
-    pub(crate) fn put(&self, conn: Conn) {
+    pub(crate) fn put(self: &Arc<Self>, conn: Conn) {
         if !conn.reusable() {
             return;
+        }
+        if !self.sweeping.swap(true, Ordering::Relaxed) {
+            self.start_sweeper();
         }
         let now = Instant::now();
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -166,6 +181,41 @@ impl Pool {
         if idle.len() < self.max_idle {
             idle.push_back((conn, now));
         }
+    }
+
+    /// Spawns the task that sweeps this pool every [`SWEEP_EVERY`] until the pool is dropped.
+    fn start_sweeper(self: &Arc<Self>) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            self.sweeping.store(false, Ordering::Relaxed);
+            return;
+        };
+        let pool = Arc::downgrade(self);
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match pool.upgrade() {
+                    Some(pool) => pool.sweep(),
+                    None => return,
+                }
+            }
+        });
+    }
+
+    /// Drops the idle connections that are past the idle timeout or that the upstream closed
+    /// (polled once, with no waker: one that is still open is polled again when checked out).
+    /// Connections idle for less than [`SWEEP_EVERY`] are left alone.
+    fn sweep(&self) {
+        let mut cx = Context::from_waker(Waker::noop());
+        let now = Instant::now();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain_mut(|(conn, since)| {
+            let idle_for = now.duration_since(*since);
+            idle_for < SWEEP_EVERY
+                || (idle_for < self.idle_timeout && conn.drive(&mut cx) && conn.reusable())
+        });
     }
 
     fn checkout(&self) -> Option<Conn> {
