@@ -8,6 +8,11 @@
 //!   `StreamWindows` (512-byte windows, 128 overlap), p50/max lag printed.
 //!
 //!     cargo bench -p glassbox-classify --bench classify -- --warm-up-time 1 --measurement-time 3
+//!
+//! `GLASSBOX_BENCH_DEVICE=cuda` runs the same benches on the CUDA execution provider (build with
+//! `--features glassbox-classify/cuda`, onnxruntime-gpu's library in `ORT_DYLIB_PATH`, the bundle
+//! built with `GLASSBOX_ENCODER_PRECISION=float`); the CPU-only session-layout comparison is
+//! skipped there and the throughput runs add 128 callers.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use glassbox_classify::{
-    block_on, ClassifierSet, ModelClassifier, RuntimeConfig, StreamWindowConfig, StreamWindows,
+    block_on, ClassifierSet, Device, ModelClassifier, RuntimeConfig, StreamWindowConfig,
+    StreamWindows,
 };
 use glassbox_core::policy::ClassifierMode;
 use glassbox_core::{Classifier, Policy};
@@ -96,13 +102,23 @@ fn main() {
         );
         return;
     };
+    let device = match std::env::var("GLASSBOX_BENCH_DEVICE").as_deref() {
+        Ok("cuda") => Device::Cuda,
+        Ok("cpu") | Err(_) => Device::Cpu,
+        Ok(other) => panic!("GLASSBOX_BENCH_DEVICE={other}: expected cpu or cuda"),
+    };
+    println!("device: {device:?}");
+    let base = RuntimeConfig {
+        device,
+        ..RuntimeConfig::default()
+    };
     let mut crit = Criterion::default().configure_from_args();
-    let batched = load(&models, &RuntimeConfig::default());
+    let batched = load(&models, &base);
     let unbatched = load(
         &models,
         &RuntimeConfig {
             batching: false,
-            ..RuntimeConfig::default()
+            ..base.clone()
         },
     );
 
@@ -120,7 +136,7 @@ fn main() {
     }
     // Session layout, alternating calls so both see the same machine: one session whose
     // operators use both cores, against two single-threaded sessions that take one window each.
-    {
+    if device == Device::Cpu {
         let layouts = [(1, 2), (2, 1)].map(|(workers, intra_threads)| {
             let cfg = RuntimeConfig {
                 workers,
@@ -165,7 +181,11 @@ fn main() {
         g.sample_size(10);
         for (mode, set) in [("batched", &batched), ("unbatched", &unbatched)] {
             let c = set.get("prompt_injection").expect("loaded");
-            for callers in [1usize, 8, 32] {
+            let callers: &[usize] = match device {
+                Device::Cpu => &[1, 8, 32],
+                Device::Cuda => &[1, 8, 32, 128],
+            };
+            for &callers in callers {
                 g.throughput(Throughput::Elements(callers as u64));
                 g.bench_with_input(
                     BenchmarkId::new(mode, format!("c{callers}")),

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use glassbox_classify::window::Windower;
 use glassbox_classify::{
-    block_on, verify_bundle, Batch, ClassifierSet, ClassifyError, Device, OrtBackend, RuntimeConfig,
+    block_on, verify_bundle, Batch, ClassifierSet, ClassifyError, OrtBackend, RuntimeConfig,
 };
 use glassbox_core::{Classifier, Match, Policy};
 
@@ -303,6 +303,8 @@ fn a_bundle_serving_another_classifier_is_refused() {
     );
 }
 
+/// Without the `cuda` feature; with it, tests/cuda.rs runs the provider where a GPU is.
+#[cfg(not(feature = "cuda"))]
 #[test]
 fn cuda_requested_without_cuda_is_a_clear_error() {
     let Some(models) = common::real_models() else {
@@ -310,7 +312,7 @@ fn cuda_requested_without_cuda_is_a_clear_error() {
     };
     let bundle = verify_bundle(&models, "toxicity").expect("bundle");
     let c = RuntimeConfig {
-        device: Device::Cuda,
+        device: glassbox_classify::Device::Cuda,
         ..config()
     };
     let e = OrtBackend::new(&bundle, &c).expect_err("no CUDA on this machine");
