@@ -31,6 +31,26 @@ pub fn load_policy(path: Option<&std::path::Path>) -> anyhow::Result<Policy> {
     }
 }
 
+/// `--device` values (`GLASSBOX_DEVICE`): where the classifiers run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    /// ONNX Runtime's CPU provider.
+    Cpu,
+    /// ONNX Runtime's CUDA provider: needs a build with `--features glassbox-classify/cuda`,
+    /// the onnxruntime-gpu library (`GLASSBOX_ORT_FLAVOUR=cuda scripts/setup.sh 40-models`) and
+    /// CUDA 13 / cuDNN 9 on the library path.
+    Cuda,
+}
+
+impl From<DeviceArg> for glassbox_classify::Device {
+    fn from(d: DeviceArg) -> Self {
+        match d {
+            DeviceArg::Cpu => glassbox_classify::Device::Cpu,
+            DeviceArg::Cuda => glassbox_classify::Device::Cuda,
+        }
+    }
+}
+
 /// Where classifiers come from and how they run.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierOptions {
@@ -144,11 +164,18 @@ fn classifiers(
 
 fn load_error(policy: &Policy, dir: &Path, reason: &str) -> String {
     let names: Vec<&str> = policy.classifiers.0.keys().map(String::as_str).collect();
-    format!(
-        "policy `{}` enables classifiers ({}) but they cannot be loaded from the models directory `{}`: {reason}\n\
-         To fix it: run `make setup` (or `scripts/setup.sh 40`) to build the model bundles and unpack ONNX Runtime, \
+    let fix = if reason.starts_with("CUDA requested") {
+        "To fix it: build with the `cuda` feature (`cargo build --release -p glassbox --features cuda`), \
+         set up onnxruntime-gpu and the float encoder with `GLASSBOX_ORT_FLAVOUR=cuda scripts/setup.sh 40-models`, \
+         then `GLASSBOX_ORT_FLAVOUR=cuda source scripts/env.sh`, with CUDA 13 and cuDNN 9 on the library path; \
+         or run the classifiers on the CPU (`--device cpu`, `classifiers.runtime.device: cpu`)"
+    } else {
+        "To fix it: run `make setup` (or `scripts/setup.sh 40`) to build the model bundles and unpack ONNX Runtime, \
          then `source scripts/env.sh` (sets ORT_DYLIB_PATH and GLASSBOX_MODELS) or pass --models-dir; \
-         or remove `classifiers:` from the policy; or set `on_error: open` to run without them (audited as fail-open)",
+         or remove `classifiers:` from the policy; or set `on_error: open` to run without them (audited as fail-open)"
+    };
+    format!(
+        "policy `{}` enables classifiers ({}) but they cannot be loaded from the models directory `{}`: {reason}\n{fix}",
         policy.id,
         names.join(", "),
         dir.display()

@@ -44,6 +44,9 @@ pub struct ScanArgs {
     /// `./models`).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Where the policy's classifiers run.
+    #[arg(long, env = "GLASSBOX_DEVICE", value_enum, default_value = "cpu")]
+    pub device: build::DeviceArg,
     /// Screen through the streaming path, cut at each row's `chunks` offsets.
     #[arg(long, env = "GLASSBOX_STREAM")]
     pub stream: bool,
@@ -302,7 +305,10 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let policy = build::load_policy(args.policy.as_deref())?;
     let options = build::ClassifierOptions {
         models_dir: args.models_dir.clone(),
-        ..build::ClassifierOptions::default()
+        runtime: glassbox_classify::RuntimeConfig {
+            device: args.device.into(),
+            ..glassbox_classify::RuntimeConfig::default()
+        },
     };
     let engine = build::engine_with(policy, &options)?;
     let audit = match &args.audit {

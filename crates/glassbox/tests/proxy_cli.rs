@@ -66,3 +66,29 @@ fn without_config_or_upstream_it_says_what_to_give() {
         "{err}"
     );
 }
+
+/// `--device cuda` reaches the classifiers: on a build without the `cuda` feature the proxy
+/// refuses to start (the default policy's classifiers fail closed), saying how to fix it.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn device_cuda_on_a_cpu_build_stops_start_up_with_the_fix() {
+    let out = glassbox()
+        .args([
+            "proxy",
+            "--upstream",
+            "http://127.0.0.1:9",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env("GLASSBOX_DEVICE", "cuda")
+        .env_remove("GLASSBOX_CONFIG")
+        .env_remove("GLASSBOX_POLICY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("built without the `cuda` cargo feature") && err.contains("--device cpu"),
+        "{err}"
+    );
+}

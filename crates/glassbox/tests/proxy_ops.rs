@@ -257,6 +257,7 @@ async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
         hmac_key: None,
         max_body_bytes: None,
         log_format: None,
+        device: None,
         check: false,
     };
     let config = proxy::config_from_args(&args).unwrap();

@@ -244,3 +244,32 @@ fn scan_audit_digests_are_reproducible_with_the_deployment_hmac_key() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--device cuda` on a build without the `cuda` feature: exit 2, saying why and both ways out.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn device_cuda_without_the_cuda_build_is_a_clear_start_up_error() {
+    let out = glassbox(&["scan", "--device", "cuda", &fixture("clean.txt")], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let e = stderr(&out);
+    assert!(
+        e.contains("CUDA requested (`device: cuda`) but unavailable: this glassbox was built without the `cuda` cargo feature"),
+        "{e}"
+    );
+    assert!(
+        e.contains("--features cuda") && e.contains("--device cpu"),
+        "{e}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing screened without the classifiers"
+    );
+    // An unknown device is a usage error naming the values.
+    let out = glassbox(&["scan", "--device", "gpu", &fixture("clean.txt")], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[possible values: cpu, cuda]"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -42,6 +42,9 @@ pub struct DemoArgs {
     /// clients by hand), e.g. `--mock-only 127.0.0.1:9000`.
     #[arg(long, value_name = "ADDR")]
     pub mock_only: Option<SocketAddr>,
+    /// Where the default policy's classifiers run.
+    #[arg(long, env = "GLASSBOX_DEVICE", value_enum, default_value = "cpu")]
+    pub device: crate::build::DeviceArg,
 }
 
 /// One demo request.
@@ -228,11 +231,24 @@ pub async fn run_cases(
     sink: Arc<dyn AuditSink>,
     events: Arc<MemorySink>,
 ) -> anyhow::Result<Report> {
+    run_cases_on(sink, events, crate::build::DeviceArg::Cpu).await
+}
+
+/// [`run_cases`] with the classifiers on `device`.
+///
+/// # Errors
+/// When the mock or the proxy cannot start.
+pub async fn run_cases_on(
+    sink: Arc<dyn AuditSink>,
+    events: Arc<MemorySink>,
+    device: crate::build::DeviceArg,
+) -> anyhow::Result<Report> {
     let mock = MockUpstream::start()
         .await
         .context("starting the mock model server")?;
     let mut config = Config::single(([127, 0, 0, 1], 0).into(), mock.url(), ApiKind::Openai);
     config.shutdown_grace = Duration::from_secs(5);
+    config.classifiers.runtime.device = device.into();
     let engines = Engines::load(&config).context("loading the default policy")?;
     let tee: Arc<dyn AuditSink> = Arc::new(Tee(sink, events.clone()));
     let (running, state) =
@@ -320,7 +336,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
             None => Arc::new(glassbox_core::audit::NoAudit),
         };
         let events = Arc::new(MemorySink::default());
-        let report = run_cases(sink, events).await?;
+        let report = run_cases_on(sink, events, args.device).await?;
         print!("{}", render(&report, args.full));
         let mut trail_ok = true;
         if let Some(a) = audit {

@@ -75,6 +75,9 @@ pub struct ProxyArgs {
     /// Log format (overrides `log.format`).
     #[arg(long, env = "GLASSBOX_LOG_FORMAT", value_enum)]
     pub log_format: Option<config::LogFormat>,
+    /// Where the classifiers run (overrides `classifiers.runtime.device`).
+    #[arg(long, env = "GLASSBOX_DEVICE", value_enum)]
+    pub device: Option<crate::build::DeviceArg>,
     /// Validate the configuration and its policies, print a summary, and exit.
     #[arg(long)]
     pub check: bool,
@@ -136,6 +139,9 @@ pub fn config_from_args(args: &ProxyArgs) -> anyhow::Result<Config> {
     }
     if let Some(f) = args.log_format {
         config.log.format = f;
+    }
+    if let Some(d) = args.device {
+        config.classifiers.runtime.device = d.into();
     }
     if let Some(store) = &args.audit {
         let a = config.audit.get_or_insert_with(|| config::AuditConfig {
