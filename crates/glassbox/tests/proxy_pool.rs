@@ -162,3 +162,42 @@ async fn a_connection_the_upstream_closed_is_closed_without_another_request() {
     // And the next request gets a new connection and its answer.
     assert_answered(&h, 1).await;
 }
+
+/// What reaches the upstream is an origin-server request: origin-form target and a `Host`
+/// header (uvicorn's h11, behind vLLM, and Go's net/http, behind Ollama, answer 400 without
+/// one). The client's own `Host` (the proxy's address) is not passed on.
+#[tokio::test]
+async fn the_upstream_gets_an_origin_form_request_with_its_host() {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = l.local_addr().unwrap();
+    let (tx, mut heads) = mpsc::channel::<String>(4);
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the proxy closed before a whole head");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let res = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{ANSWER}",
+            ANSWER.len()
+        );
+        s.write_all(res.as_bytes()).await.unwrap();
+        tx.send(String::from_utf8_lossy(&buf).into_owned())
+            .await
+            .unwrap();
+    });
+    let h = proxy_to(up).await;
+    assert_answered(&h, 0).await;
+    let head = heads.recv().await.unwrap().to_ascii_lowercase();
+    let mut lines = head.lines();
+    assert_eq!(
+        lines.next(),
+        Some("post /v1/chat/completions http/1.1"),
+        "{head}"
+    );
+    let hosts: Vec<&str> = lines.filter_map(|l| l.strip_prefix("host:")).collect();
+    assert_eq!(hosts, [format!(" {up}")], "{head}");
+}

@@ -116,14 +116,22 @@ impl Pool {
     /// Sends `req` on an idle connection or a new one and waits for the response head,
     /// driving the connection meanwhile. The connection comes back with the response: its
     /// body is read by polling both ([`Conn::drive`]), and [`Pool::put`] takes it back after.
+    ///
+    /// `req`'s URI is absolute (it names the upstream to connect to); the request goes out in
+    /// origin form (`POST /v1/chat/completions`) with a `Host` header from the URI's authority,
+    /// as HTTP/1.1 requires of a request to an origin server (uvicorn's h11 and Go's net/http
+    /// refuse one without `Host`). hyper's connection API, unlike hyper-util's client, sends the
+    /// URI as given and adds no `Host`.
     pub(crate) async fn request(
         &self,
         mut req: Request<Full<Bytes>>,
     ) -> Result<(Response<Incoming>, Conn), RequestError> {
+        let target = req.uri().clone();
+        to_origin_form(&mut req);
         loop {
             let (mut conn, reused) = match self.checkout() {
                 Some(c) => (c, true),
-                None => (self.connect(req.uri()).await?, false),
+                None => (self.connect(&target).await?, false),
             };
             let ready = poll_fn(|cx| {
                 let alive = conn.drive(cx);
@@ -243,6 +251,25 @@ impl Pool {
     }
 }
 
+/// Rewrites an absolute request URI to origin form and sets `Host` from its authority (unless
+/// the request has one).
+fn to_origin_form<B>(req: &mut Request<B>) {
+    let uri = req.uri();
+    let host = uri.authority().and_then(|a| {
+        // `user:pass@` never goes into `Host`.
+        let hostport = a.as_str().rsplit('@').next().unwrap_or(a.as_str());
+        http::HeaderValue::from_str(hostport).ok()
+    });
+    let origin = uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    *req.uri_mut() = Uri::from(origin);
+    if let Some(host) = host {
+        req.headers_mut().entry(http::header::HOST).or_insert(host);
+    }
+}
+
 /// The error and its sources, one line.
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
@@ -256,4 +283,40 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         src = c.source();
     }
     s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_go_out_in_origin_form_with_a_host_header() {
+        for (uri, want_uri, want_host) in [
+            (
+                "http://127.0.0.1:8000/v1/chat/completions?x=1",
+                "/v1/chat/completions?x=1",
+                "127.0.0.1:8000",
+            ),
+            (
+                "http://vllm.internal/v1/models",
+                "/v1/models",
+                "vllm.internal",
+            ),
+            ("http://user:pw@[::1]:9000", "/", "[::1]:9000"),
+        ] {
+            let mut req = Request::builder().uri(uri).body(()).unwrap();
+            to_origin_form(&mut req);
+            assert_eq!(req.uri().to_string(), want_uri);
+            assert_eq!(req.headers()[http::header::HOST], want_host, "{uri}");
+        }
+        // A Host the configuration put there stays.
+        let mut req = Request::builder()
+            .uri("http://10.0.0.1/v1/models")
+            .header("host", "models.example")
+            .body(())
+            .unwrap();
+        to_origin_form(&mut req);
+        assert_eq!(req.headers()[http::header::HOST], "models.example");
+    }
 }
