@@ -167,6 +167,10 @@ pub struct UpstreamConfig {
     /// Idle pooled connections kept per upstream. Default 256.
     #[serde(default = "default_pool")]
     pub pool_max_idle: usize,
+    /// For an `https` upstream: a PEM file of CA certificates trusted besides the built-in
+    /// Mozilla roots (a private CA), relative to this file.
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 fn default_connect() -> Duration {
@@ -197,6 +201,7 @@ impl UpstreamConfig {
             headers: BTreeMap::new(),
             health_path: default_health_path(),
             pool_max_idle: default_pool(),
+            tls_ca_file: None,
         }
     }
 }
@@ -378,6 +383,15 @@ impl Config {
             }
         })?;
         config.base_dir = base_dir;
+        for u in config.upstreams.values_mut() {
+            if let Some(p) = &u.tls_ca_file {
+                u.tls_ca_file = Some(if p.is_absolute() {
+                    p.clone()
+                } else {
+                    config.base_dir.join(p)
+                });
+            }
+        }
         config.validate(src, origin)?;
         Ok(config)
     }
@@ -418,6 +432,15 @@ impl Config {
                 if d.is_zero() {
                     return Err(err(f(k), "must be above 0".into()));
                 }
+            }
+            if let Some(ca) = &u.tls_ca_file {
+                if !u.url.starts_with("https://") {
+                    return Err(err(
+                        f("tls_ca_file"),
+                        "is for https upstreams; the url is not https://".into(),
+                    ));
+                }
+                super::tls::client_config(Some(ca)).map_err(|r| err(f("tls_ca_file"), r))?;
             }
             if !u.health_path.starts_with('/') {
                 return Err(err(f("health_path"), "must start with `/`".into()));
@@ -659,7 +682,7 @@ impl HeaderSource {
     }
 }
 
-/// Parses an upstream base URL: `http://host:port[/path]`.
+/// Parses an upstream base URL: `http[s]://host[:port][/path]`.
 ///
 /// # Errors
 /// A message saying what is wrong.
@@ -668,14 +691,8 @@ pub fn parse_base_url(url: &str) -> Result<http::Uri, String> {
         .parse()
         .map_err(|e| format!("`{url}` is not a URL: {e}"))?;
     match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(format!(
-                "`{url}`: https upstreams are not supported by this build; put a TLS-terminating \
-                 sidecar in front or use http on a private network"
-            ))
-        }
-        _ => return Err(format!("`{url}` must start with http://")),
+        Some("http" | "https") => {}
+        _ => return Err(format!("`{url}` must start with http:// or https://")),
     }
     if uri.host().is_none() {
         return Err(format!("`{url}` has no host"));
@@ -881,10 +898,22 @@ audit:
             "invalid socket address",
         ),
         (
-            "https not built in",
-            "upstreams:\n  a:\n    url: https://api.example.com\n",
+            "not http",
+            "upstreams:\n  a:\n    url: ftp://api.example.com\n",
             "upstreams.a.url",
-            "https upstreams are not supported",
+            "must start with http:// or https://",
+        ),
+        (
+            "CA file for a plain http upstream",
+            "upstreams:\n  a:\n    url: http://x\n    tls_ca_file: ca.pem\n",
+            "upstreams.a.tls_ca_file",
+            "is for https upstreams",
+        ),
+        (
+            "CA file missing",
+            "upstreams:\n  a:\n    url: https://x\n    tls_ca_file: /nonexistent/ca.pem\n",
+            "upstreams.a.tls_ca_file",
+            "cannot read `/nonexistent/ca.pem`",
         ),
         (
             "not a url",

@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod policies;
 mod pool;
 pub mod server;
+pub mod tls;
 pub mod upstream;
 
 use std::net::SocketAddr;

@@ -37,10 +37,11 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tower::Service as _;
 
-type Connection = http1::Connection<TokioIo<TcpStream>, Full<Bytes>>;
+use super::tls::{self, Stream};
+
+type Connection = http1::Connection<TokioIo<Stream>, Full<Bytes>>;
 
 /// How often the sweeper looks at idle connections, and how long one must have been idle for
 /// it to be looked at (a connection in use is driven by its request).
@@ -51,6 +52,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 pub(crate) enum RequestError {
     /// The TCP connection could not be made.
     Connect(String),
+    /// The TLS handshake failed (certificate not trusted, wrong host name, no common protocol).
+    Tls(String),
     /// The connection broke, or the upstream answered something that is not HTTP/1.
     Broken(String),
 }
@@ -85,6 +88,8 @@ impl Conn {
 /// Idle connections to one upstream, and how to make new ones.
 pub(crate) struct Pool {
     connector: HttpConnector,
+    /// For `https` upstreams.
+    tls: Option<tokio_rustls::TlsConnector>,
     /// Most recently used last.
     idle: Mutex<VecDeque<(Conn, Instant)>>,
     max_idle: usize,
@@ -103,9 +108,18 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(connector: HttpConnector, max_idle: usize, idle_timeout: Duration) -> Self {
+    /// A pool making connections with `connector`, through TLS when `tls` is given.
+    pub(crate) fn new(
+        mut connector: HttpConnector,
+        tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+        max_idle: usize,
+        idle_timeout: Duration,
+    ) -> Self {
+        // The connector makes the TCP connection for https URLs too; TLS goes on top here.
+        connector.enforce_http(false);
         Pool {
             connector,
+            tls: tls.map(tokio_rustls::TlsConnector::from),
             idle: Mutex::new(VecDeque::new()),
             max_idle,
             idle_timeout,
@@ -237,12 +251,26 @@ impl Pool {
     }
 
     async fn connect(&self, uri: &Uri) -> Result<Conn, RequestError> {
-        let io = self
+        let tcp = self
             .connector
             .clone()
             .call(uri.clone())
             .await
-            .map_err(|e| RequestError::Connect(error_chain(&e)))?;
+            .map_err(|e| RequestError::Connect(error_chain(&e)))?
+            .into_inner();
+        let stream = match &self.tls {
+            None => Stream::Plain(tcp),
+            Some(tls) => {
+                let name =
+                    tls::server_name(uri.host().unwrap_or_default()).map_err(RequestError::Tls)?;
+                let s = tls
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| RequestError::Tls(error_chain(&e)))?;
+                Stream::Tls(Box::new(s))
+            }
+        };
+        let io = TokioIo::new(stream);
         let (send, io) = http1::Builder::new()
             .handshake(io)
             .await

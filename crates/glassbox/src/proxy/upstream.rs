@@ -60,6 +60,16 @@ pub enum UpstreamError {
         /// The connector's reason.
         reason: String,
     },
+    /// The TLS handshake with an `https` upstream failed.
+    #[error("upstream `{name}` ({url}): TLS handshake failed: {reason}")]
+    Tls {
+        /// Upstream name.
+        name: String,
+        /// Its URL.
+        url: String,
+        /// rustls's reason (an untrusted certificate, a host name it does not cover, …).
+        reason: String,
+    },
     /// No response headers within `response_timeout`.
     #[error("upstream `{name}` did not answer within {secs:.1}s (response_timeout)")]
     Timeout {
@@ -92,6 +102,7 @@ impl UpstreamError {
     pub fn label(&self) -> &'static str {
         match self {
             UpstreamError::Connect { .. } => "connect",
+            UpstreamError::Tls { .. } => "tls",
             UpstreamError::Timeout { .. } => "timeout",
             UpstreamError::Broken { .. } => "broken",
         }
@@ -116,8 +127,13 @@ impl Upstream {
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
         connector.set_keepalive(Some(Duration::from_secs(60)));
+        let tls = match base.scheme_str() {
+            Some("https") => Some(super::tls::client_config(config.tls_ca_file.as_deref())?),
+            _ => None,
+        };
         let pool = Arc::new(Pool::new(
             connector,
+            tls,
             config.pool_max_idle,
             Duration::from_secs(90),
         ));
@@ -216,6 +232,11 @@ impl Upstream {
                 url: self.url(),
                 reason,
             }),
+            Ok(Err(RequestError::Tls(reason))) => Err(UpstreamError::Tls {
+                name: self.name.to_string(),
+                url: self.url(),
+                reason,
+            }),
             Ok(Err(RequestError::Broken(reason))) => Err(UpstreamError::Broken {
                 name: self.name.to_string(),
                 reason,
@@ -264,6 +285,7 @@ impl Upstream {
                 "no answer from {} within {wait:?}",
                 self.health_path
             )),
+            Ok(Err(RequestError::Tls(e))) => Err(format!("TLS handshake failed: {e}")),
             Ok(Err(RequestError::Connect(e) | RequestError::Broken(e))) => Err(e),
             Ok(Ok((res, _))) if res.status().is_success() => Ok(()),
             Ok(Ok((res, _))) => Err(format!("{} answered {}", self.health_path, res.status())),

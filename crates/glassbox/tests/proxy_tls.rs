@@ -1,0 +1,205 @@
+//! `https` upstreams over real TLS on loopback: a TLS front (rustls, certificates made by rcgen
+//! for each run) before the demo's mock model server. Screening works through it, streamed and
+//! not; the upstream's certificate must chain to a trusted CA (the built-in roots or the
+//! upstream's `tls_ca_file`) and name the URL's host, else the client gets a 502 that says the
+//! TLS handshake failed and why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod proxy_support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use glassbox::demo::mock::MockUpstream;
+use glassbox::proxy::Config;
+use proxy_support::*;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use tokio::sync::mpsc;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A CA and a server certificate it signed for `names`.
+struct Pki {
+    ca_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "glassbox test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let leaf = CertificateParams::new(names)
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    Pki {
+        ca_pem: ca_cert.pem(),
+        chain: vec![leaf.der().clone(), ca_cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    }
+}
+
+/// A TLS front on an ephemeral port that passes the decrypted bytes to `backend`. Reports the
+/// SNI name of each completed handshake; a failed handshake (the proxy refused the
+/// certificate) reports `None`.
+async fn tls_front(pki: &Pki, backend: SocketAddr) -> (SocketAddr, mpsc::Receiver<Option<String>>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), pki.key.clone_key())
+        .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = l.accept().await.unwrap();
+            let (acceptor, tx) = (acceptor.clone(), tx.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    let _ = tx.send(None).await;
+                    return;
+                };
+                let sni = tls.get_ref().1.server_name().map(str::to_string);
+                let _ = tx.send(Some(sni.unwrap_or_default())).await;
+                let mut plain = tokio::net::TcpStream::connect(backend).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+fn mock_addr(mock: &MockUpstream) -> SocketAddr {
+    mock.url()
+        .trim_start_matches("http://")
+        .parse()
+        .expect("mock url is http://ip:port")
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("glassbox-tls-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A proxy whose one upstream is `url`, with `ca` as its `tls_ca_file` when given.
+async fn proxy(mock: MockUpstream, url: &str, ca: Option<&PathBuf>) -> Harness {
+    let mut yaml = format!("upstreams:\n  u:\n    url: {url}\n");
+    if let Some(ca) = ca {
+        yaml.push_str(&format!("    tls_ca_file: {}\n", ca.display()));
+    }
+    let mut config = Config::parse(&yaml, "test.yaml").expect("test config is valid");
+    config.listen = ([127, 0, 0, 1], 0).into();
+    start_with(mock, config).await
+}
+
+#[tokio::test]
+async fn an_https_upstream_with_a_private_ca_is_screened_end_to_end() {
+    let pki = pki(&["localhost"]);
+    let dir = temp_dir("ok");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let mock = MockUpstream::start().await.unwrap();
+    let (front, mut handshakes) = tls_front(&pki, mock_addr(&mock)).await;
+    let h = proxy(
+        mock,
+        &format!("https://localhost:{}", front.port()),
+        Some(&ca),
+    )
+    .await;
+
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", false, "the deploy config?"),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.text());
+    let text = got.json()["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("Rotate both"),
+        "the mock's answer came through: {text}"
+    );
+    assert!(
+        !text.contains("AKIA2OGYBAH6TKXB3XLM"),
+        "and was screened: {text}"
+    );
+    assert_eq!(
+        handshakes.recv().await.unwrap().as_deref(),
+        Some("localhost")
+    );
+
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", true, "the deploy config?"),
+    )
+    .await;
+    assert_eq!(got.status, 200, "{}", got.partial);
+    let body = got.body.expect("the stream ended cleanly");
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+    assert!(!body.contains("AKIA2OGYBAH6TKXB3XLM"), "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_502_that_says_so() {
+    let pki = pki(&["localhost"]);
+    let mock = MockUpstream::start().await.unwrap();
+    let (front, mut handshakes) = tls_front(&pki, mock_addr(&mock)).await;
+    // No tls_ca_file: the test CA is not among the built-in roots.
+    let h = proxy(mock, &format!("https://localhost:{}", front.port()), None).await;
+    let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
+    assert_eq!(got.status, 502, "{}", got.text());
+    let msg = got.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains("upstream `u`") && msg.contains("TLS handshake failed"),
+        "{msg}"
+    );
+    assert!(msg.contains("UnknownIssuer"), "{msg}");
+    assert_eq!(
+        handshakes.recv().await.unwrap(),
+        None,
+        "no session was made"
+    );
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_host_is_refused() {
+    let pki = pki(&["models.example"]);
+    let dir = temp_dir("name");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    let mock = MockUpstream::start().await.unwrap();
+    let (front, _) = tls_front(&pki, mock_addr(&mock)).await;
+    let h = proxy(
+        mock,
+        &format!("https://localhost:{}", front.port()),
+        Some(&ca),
+    )
+    .await;
+    let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
+    assert_eq!(got.status, 502, "{}", got.text());
+    let msg = got.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(msg.contains("TLS handshake failed"), "{msg}");
+    assert!(msg.contains("not valid for name"), "{msg}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
