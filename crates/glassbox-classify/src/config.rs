@@ -1,6 +1,7 @@
 //! Runtime settings for the classifiers (deployment, not policy): device, threads, batching and
 //! queue limits. Part of the proxy's configuration file; `Default` suits a CPU machine.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +26,11 @@ pub struct RuntimeConfig {
     pub ort_library: Option<PathBuf>,
     /// `cpu` (default) or `cuda`.
     pub device: Device,
+    /// Per-bundle device, overriding `device` (bundle name → `cpu` | `cuda`). On a CUDA host the
+    /// BiLSTM `toxicity` bundle runs ~5× faster on the CPU (100 sequential steps of tiny
+    /// kernels on a GPU), while the MiniLM encoder runs ~16× faster on the GPU:
+    /// `device: cuda` with `devices: {toxicity: cpu}`.
+    pub devices: BTreeMap<String, Device>,
     /// CUDA device ordinal. Default 0.
     pub cuda_device_id: i32,
     /// Sessions per model, each running its own batches from the model's one queue. Default 0:
@@ -59,6 +65,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             ort_library: None,
             device: Device::Cpu,
+            devices: BTreeMap::new(),
             cuda_device_id: 0,
             workers: 0,
             intra_threads: 0,
@@ -74,6 +81,17 @@ impl Default for RuntimeConfig {
 }
 
 impl RuntimeConfig {
+    /// The settings one bundle runs with: its entry in `devices`, else `device`; the result has
+    /// no `devices` (so bundles with the same effective settings compare equal).
+    pub fn for_bundle(&self, bundle: &str) -> RuntimeConfig {
+        let mut c = self.clone();
+        if let Some(d) = self.devices.get(bundle) {
+            c.device = *d;
+        }
+        c.devices.clear();
+        c
+    }
+
     /// Sessions per model and intra-op threads per session once the `0` defaults are resolved
     /// against `cores` (see [`RuntimeConfig::workers`]). `intra_threads` 0 in the result means
     /// ONNX Runtime's choice.
@@ -101,6 +119,27 @@ impl RuntimeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundle_runs_on_its_own_device_else_the_default() {
+        let mut cfg = RuntimeConfig {
+            device: Device::Cuda,
+            ..RuntimeConfig::default()
+        };
+        cfg.devices.insert("toxicity".into(), Device::Cpu);
+        let tox = cfg.for_bundle("toxicity");
+        let pi = cfg.for_bundle("prompt-injection");
+        assert_eq!((tox.device, pi.device), (Device::Cpu, Device::Cuda));
+        assert!(tox.devices.is_empty() && pi.devices.is_empty());
+        // Same effective settings, same key for the loaded-model cache.
+        assert_eq!(
+            pi,
+            RuntimeConfig {
+                device: Device::Cuda,
+                ..RuntimeConfig::default()
+            }
+        );
+    }
 
     #[test]
     fn sessions_resolve_the_zero_defaults_per_device() {

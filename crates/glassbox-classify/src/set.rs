@@ -114,6 +114,7 @@ fn load_one(
     bundle: &str,
     config: &RuntimeConfig,
 ) -> Result<Arc<ModelClassifier>, ClassifyError> {
+    let config = &config.for_bundle(bundle);
     let verified = verify_bundle(models_dir, bundle)?;
     if verified.manifest.classifier != name {
         return Err(ClassifyError::Policy {

@@ -201,3 +201,44 @@ fn scan_with_a_classifier_policy_blocks_an_injection() {
             .any(|f| f["category"] == "prompt_injection"));
     }
 }
+
+/// `classifiers.runtime.devices` overrides `device` for the bundles it names, and only for
+/// them: with the injection bundle sent to CUDA on a build without it, loading fails naming
+/// CUDA; with `device: cuda` and the bundle sent back to the CPU, the same policy loads.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn a_per_bundle_device_applies_to_that_bundle() {
+    if !real_models() {
+        return;
+    }
+    let with = |device: &str, bundle_device: &str| ClassifierOptions {
+        models_dir: None,
+        runtime: serde_norway::from_str(&format!(
+            "device: {device}\ndevices:\n  prompt-injection: {bundle_device}\n"
+        ))
+        .unwrap(),
+    };
+    let e = build::engine_with(policy("closed"), &with("cpu", "cuda")).unwrap_err();
+    assert!(format!("{e:#}").contains("CUDA requested"), "{e:#}");
+    build::engine_with(policy("closed"), &with("cuda", "cpu")).expect("the bundle runs on the CPU");
+}
+
+/// A per-bundle device for a bundle no policy uses (a typo) stops the proxy's start-up.
+#[test]
+fn a_per_bundle_device_for_an_unused_bundle_is_refused() {
+    let dir = std::env::temp_dir().join(format!("glassbox-devices-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.yaml"), "id: p\n").unwrap();
+    let yaml = "upstreams: {u: {url: 'http://127.0.0.1:9'}}\npolicies: {default: p.yaml}\n\
+                classifiers:\n  runtime:\n    devices: {toxicty: cpu}\n";
+    std::fs::write(dir.join("glassbox.yaml"), yaml).unwrap();
+    let config = glassbox::proxy::Config::load(&dir.join("glassbox.yaml")).unwrap();
+    let e = glassbox::proxy::Engines::load(&config)
+        .err()
+        .expect("refused");
+    assert_eq!(
+        e.to_string(),
+        "classifiers.runtime.devices.toxicty: no policy uses a model bundle `toxicty` (they use: none)"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

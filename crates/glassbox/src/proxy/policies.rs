@@ -41,8 +41,10 @@ impl Engines {
             runtime: config.classifiers.runtime.clone(),
         };
         let mut by_name = BTreeMap::new();
+        let mut bundles = std::collections::BTreeSet::new();
         if !config.policies.contains_key(BUILTIN_DEFAULT) {
             let p = Policy::default_policy();
+            bundles.extend(p.classifiers.0.values().map(|c| c.model.clone()));
             let engine = crate::build::engine_with(p, &options)
                 .map_err(|e| anyhow::anyhow!("policy `{BUILTIN_DEFAULT}` (built in): {e:#}"))?;
             by_name.insert(BUILTIN_DEFAULT.to_string(), engine);
@@ -56,9 +58,20 @@ impl Engines {
             })?;
             let policy = Policy::from_yaml(&src, &path.display().to_string())
                 .map_err(|e| anyhow::anyhow!("policy `{name}`: {e}"))?;
+            bundles.extend(policy.classifiers.0.values().map(|c| c.model.clone()));
             let engine = crate::build::engine_with(policy, &options)
                 .map_err(|e| anyhow::anyhow!("policy `{name}` ({}): {e:#}", path.display()))?;
             by_name.insert(name.clone(), engine);
+        }
+        // A per-bundle device for a bundle no policy uses is a typo or a stale entry.
+        for bundle in config.classifiers.runtime.devices.keys() {
+            if !bundles.contains(bundle) {
+                let used: Vec<&str> = bundles.iter().map(String::as_str).collect();
+                anyhow::bail!(
+                    "classifiers.runtime.devices.{bundle}: no policy uses a model bundle `{bundle}` (they use: {})",
+                    if used.is_empty() { "none".to_string() } else { used.join(", ") }
+                );
+            }
         }
         Ok(Engines {
             by_name,
