@@ -233,9 +233,9 @@ fn a_per_bundle_device_for_an_unused_bundle_is_refused() {
                 classifiers:\n  runtime:\n    devices: {toxicty: cpu}\n";
     std::fs::write(dir.join("glassbox.yaml"), yaml).unwrap();
     let config = glassbox::proxy::Config::load(&dir.join("glassbox.yaml")).unwrap();
-    let e = glassbox::proxy::Engines::load(&config)
-        .err()
-        .expect("refused");
+    let Err(e) = glassbox::proxy::Engines::load(&config) else {
+        panic!("a typo in devices is refused");
+    };
     assert_eq!(
         e.to_string(),
         "classifiers.runtime.devices.toxicty: no policy uses a model bundle `toxicty` (they use: none)"
