@@ -35,7 +35,8 @@ fn python() -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
-        let msg = "skipped: no .venv-sdk with uvicorn and httptools; run scripts/setup.d/50-proxy.sh";
+        let msg =
+            "skipped: no .venv-sdk with uvicorn and httptools; run scripts/setup.d/50-proxy.sh";
         assert!(std::env::var_os("CI").is_none(), "{msg}");
         eprintln!("{msg}");
     }
@@ -65,7 +66,14 @@ fn uvicorn(py: &PathBuf, http: &str, keep_alive_secs: u32) -> Uvicorn {
     let child = Command::new(py)
         .args(["-m", "uvicorn", "upstream_app:app", "--app-dir"])
         .arg(root().join("tests/sdk"))
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--http", http])
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--http",
+            http,
+        ])
         .args(["--timeout-keep-alive", &keep_alive_secs.to_string()])
         .args(["--log-level", "warning", "--no-access-log"])
         .stdout(Stdio::null())
@@ -89,7 +97,11 @@ async fn proxy_to(port: u16) -> Harness {
     );
     let mut config = Config::parse(&yaml, "test.yaml").unwrap();
     config.listen = ([127, 0, 0, 1], 0).into();
-    start_with(glassbox::demo::mock::MockUpstream::start().await.unwrap(), config).await
+    start_with(
+        glassbox::demo::mock::MockUpstream::start().await.unwrap(),
+        config,
+    )
+    .await
 }
 
 async fn check(http: &str) {
@@ -101,10 +113,19 @@ async fn check(http: &str) {
     let host = format!("127.0.0.1:{}", up.port);
 
     // Whole answer: screened, and the request reached uvicorn as an origin server expects.
-    let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "config?")).await;
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", false, "config?"),
+    )
+    .await;
     assert_eq!(got.status, 200, "{http}: {}", got.text());
     assert_eq!(got.headers["x-seen-host"], host.as_str(), "{http}");
-    assert_eq!(got.headers["x-seen-target"], "/v1/chat/completions", "{http}");
+    assert_eq!(
+        got.headers["x-seen-target"], "/v1/chat/completions",
+        "{http}"
+    );
     let text = got.json()["choices"][0]["message"]["content"]
         .as_str()
         .unwrap()
@@ -118,10 +139,17 @@ async fn check(http: &str) {
     let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", true, "config?")).await;
     assert_eq!(got.status, 200, "{http}: {}", got.partial);
     let body = got.body.expect("the stream ended cleanly");
-    assert!(!body.contains(KEY) && !body.contains("BAH6TKXB3XLM"), "{http}: {body}");
+    assert!(
+        !body.contains(KEY) && !body.contains("BAH6TKXB3XLM"),
+        "{http}: {body}"
+    );
     let joined: String = sse_data(&body)
         .iter()
-        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str().map(str::to_string))
+        .filter_map(|e| {
+            e["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(
         joined,
@@ -138,8 +166,19 @@ async fn check(http: &str) {
     // uvicorn closes a connection idle for its keep-alive timeout (1 s here; 5 s by default):
     // the next request must not fail on the closed pooled connection.
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "config?")).await;
-    assert_eq!(got.status, 200, "{http} after keep-alive expiry: {}", got.text());
+    let got = post_json(
+        &h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", false, "config?"),
+    )
+    .await;
+    assert_eq!(
+        got.status,
+        200,
+        "{http} after keep-alive expiry: {}",
+        got.text()
+    );
 }
 
 #[tokio::test]
