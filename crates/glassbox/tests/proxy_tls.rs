@@ -90,7 +90,9 @@ fn mock_addr(mock: &MockUpstream) -> SocketAddr {
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("glassbox-tls-{tag}-{}", std::process::id()));
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("glassbox-tls-{tag}-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -106,20 +108,36 @@ async fn proxy(mock: MockUpstream, url: &str, ca: Option<&PathBuf>) -> Harness {
     start_with(mock, config).await
 }
 
-#[tokio::test]
-async fn an_https_upstream_with_a_private_ca_is_screened_end_to_end() {
-    let pki = pki(&["localhost"]);
-    let dir = temp_dir("ok");
-    let ca = dir.join("ca.pem");
+/// A proxy whose upstream is `https://localhost:PORT`: a TLS front with a certificate for
+/// `names` before a fresh mock. With `trust_ca`, the test CA is the upstream's `tls_ca_file`
+/// (in a temporary directory, removed on drop of the returned guard).
+async fn https_setup(
+    names: &[&str],
+    trust_ca: bool,
+) -> (Harness, mpsc::Receiver<Option<String>>, TempDir) {
+    let pki = pki(names);
+    let dir = TempDir(temp_dir(names[0]));
+    let ca = dir.0.join("ca.pem");
     std::fs::write(&ca, &pki.ca_pem).unwrap();
     let mock = MockUpstream::start().await.unwrap();
-    let (front, mut handshakes) = tls_front(&pki, mock_addr(&mock)).await;
-    let h = proxy(
-        mock,
-        &format!("https://localhost:{}", front.port()),
-        Some(&ca),
-    )
-    .await;
+    let (front, handshakes) = tls_front(&pki, mock_addr(&mock)).await;
+    let url = format!("https://localhost:{}", front.port());
+    let h = proxy(mock, &url, trust_ca.then_some(&ca)).await;
+    (h, handshakes, dir)
+}
+
+/// Removes its directory when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[tokio::test]
+async fn an_https_upstream_with_a_private_ca_is_screened_end_to_end() {
+    let (h, mut handshakes, _dir) = https_setup(&["localhost"], true).await;
 
     let got = post_json(
         &h,
@@ -157,16 +175,12 @@ async fn an_https_upstream_with_a_private_ca_is_screened_end_to_end() {
     let body = got.body.expect("the stream ended cleanly");
     assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
     assert!(!body.contains("AKIA2OGYBAH6TKXB3XLM"), "{body}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_a_502_that_says_so() {
-    let pki = pki(&["localhost"]);
-    let mock = MockUpstream::start().await.unwrap();
-    let (front, mut handshakes) = tls_front(&pki, mock_addr(&mock)).await;
     // No tls_ca_file: the test CA is not among the built-in roots.
-    let h = proxy(mock, &format!("https://localhost:{}", front.port()), None).await;
+    let (h, mut handshakes, _dir) = https_setup(&["localhost"], false).await;
     let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
     assert_eq!(got.status, 502, "{}", got.text());
     let msg = got.json()["error"]["message"].as_str().unwrap().to_string();
@@ -184,22 +198,10 @@ async fn an_untrusted_certificate_is_a_502_that_says_so() {
 
 #[tokio::test]
 async fn a_certificate_for_another_host_is_refused() {
-    let pki = pki(&["models.example"]);
-    let dir = temp_dir("name");
-    let ca = dir.join("ca.pem");
-    std::fs::write(&ca, &pki.ca_pem).unwrap();
-    let mock = MockUpstream::start().await.unwrap();
-    let (front, _) = tls_front(&pki, mock_addr(&mock)).await;
-    let h = proxy(
-        mock,
-        &format!("https://localhost:{}", front.port()),
-        Some(&ca),
-    )
-    .await;
+    let (h, _, _dir) = https_setup(&["models.example"], true).await;
     let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", false, "hi")).await;
     assert_eq!(got.status, 502, "{}", got.text());
     let msg = got.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("TLS handshake failed"), "{msg}");
     assert!(msg.contains("not valid for name"), "{msg}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

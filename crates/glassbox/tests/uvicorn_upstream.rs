@@ -104,6 +104,17 @@ async fn proxy_to(port: u16) -> Harness {
     .await
 }
 
+/// Asks the proxy for the deploy config, streamed or not.
+async fn ask(h: &Harness, stream: bool) -> Got {
+    post_json(
+        h,
+        "/v1/chat/completions",
+        &[],
+        &chat("m", stream, "config?"),
+    )
+    .await
+}
+
 async fn check(http: &str) {
     let Some(py) = python() else {
         return;
@@ -113,13 +124,7 @@ async fn check(http: &str) {
     let host = format!("127.0.0.1:{}", up.port);
 
     // Whole answer: screened, and the request reached uvicorn as an origin server expects.
-    let got = post_json(
-        &h,
-        "/v1/chat/completions",
-        &[],
-        &chat("m", false, "config?"),
-    )
-    .await;
+    let got = ask(&h, false).await;
     assert_eq!(got.status, 200, "{http}: {}", got.text());
     assert_eq!(got.headers["x-seen-host"], host.as_str(), "{http}");
     assert_eq!(
@@ -136,7 +141,7 @@ async fn check(http: &str) {
     );
 
     // Streamed (chunked SSE, the key split across two events): masked, complete.
-    let got = post_json(&h, "/v1/chat/completions", &[], &chat("m", true, "config?")).await;
+    let got = ask(&h, true).await;
     assert_eq!(got.status, 200, "{http}: {}", got.partial);
     let body = got.body.expect("the stream ended cleanly");
     assert!(
@@ -166,13 +171,7 @@ async fn check(http: &str) {
     // uvicorn closes a connection idle for its keep-alive timeout (1 s here; 5 s by default):
     // the next request must not fail on the closed pooled connection.
     tokio::time::sleep(Duration::from_millis(1600)).await;
-    let got = post_json(
-        &h,
-        "/v1/chat/completions",
-        &[],
-        &chat("m", false, "config?"),
-    )
-    .await;
+    let got = ask(&h, false).await;
     assert_eq!(
         got.status,
         200,
