@@ -2,7 +2,9 @@
 //! for each run) before the demo's mock model server. Screening works through it, streamed and
 //! not; the upstream's certificate must chain to a trusted CA (the built-in roots or the
 //! upstream's `tls_ca_file`) and name the URL's host, else the client gets a 502 that says the
-//! TLS handshake failed and why.
+//! TLS handshake failed and why. And clients over TLS to the proxy itself (`tls:`): screened
+//! answers through it, a stalled handshake holds up no one, bad certificate files are refused
+//! at start-up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod proxy_support;
@@ -24,6 +26,9 @@ struct Pki {
     ca_pem: String,
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    /// The chain and the key as PEM, for the proxy's `tls:` files.
+    chain_pem: String,
+    key_pem: String,
 }
 
 fn pki(names: &[&str]) -> Pki {
@@ -41,6 +46,8 @@ fn pki(names: &[&str]) -> Pki {
         .signed_by(&key, &issuer)
         .unwrap();
     Pki {
+        chain_pem: format!("{}{}", leaf.pem(), ca_cert.pem()),
+        key_pem: key.serialize_pem(),
         ca_pem: ca_cert.pem(),
         chain: vec![leaf.der().clone(), ca_cert.der().clone()],
         key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
@@ -204,4 +211,137 @@ async fn a_certificate_for_another_host_is_refused() {
     let msg = got.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(msg.contains("TLS handshake failed"), "{msg}");
     assert!(msg.contains("not valid for name"), "{msg}");
+}
+
+/// A proxy serving TLS with a certificate for `localhost`, and the PKI (its CA for clients).
+async fn tls_proxy(tag: &str) -> (Harness, Pki, TempDir) {
+    let pki = pki(&["localhost"]);
+    let dir = TempDir(temp_dir(tag));
+    std::fs::write(dir.0.join("cert.pem"), &pki.chain_pem).unwrap();
+    std::fs::write(dir.0.join("key.pem"), &pki.key_pem).unwrap();
+    let mock = MockUpstream::start().await.unwrap();
+    let yaml = format!(
+        "tls:\n  cert_file: cert.pem\n  key_file: key.pem\nupstreams:\n  m:\n    url: {}\n",
+        mock.url()
+    );
+    std::fs::write(dir.0.join("g.yaml"), yaml).unwrap();
+    let mut config = Config::load(&dir.0.join("g.yaml")).expect("valid");
+    config.listen = ([127, 0, 0, 1], 0).into();
+    (start_with(mock, config).await, pki, dir)
+}
+
+/// One request over TLS to `addr`, trusting `ca_pem`: status and body.
+async fn https_post(addr: SocketAddr, ca_pem: &str, body: &serde_json::Value) -> (u16, String) {
+    use http_body_util::BodyExt;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .expect("the proxy's certificate verifies");
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::post("/v1/chat/completions")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))
+        .unwrap();
+    let res = tokio::time::timeout(std::time::Duration::from_secs(30), send.send_request(req))
+        .await
+        .expect("an answer within 30 s")
+        .unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn clients_reach_the_proxy_over_tls_and_get_screened_answers() {
+    let (h, pki, _dir) = tls_proxy("listen").await;
+    // A client that opens a connection and never starts its handshake holds up no one.
+    let stalled = tokio::net::TcpStream::connect(h.proxy.addr).await.unwrap();
+
+    let (status, body) = https_post(
+        h.proxy.addr,
+        &pki.ca_pem,
+        &chat("m", false, "the deploy config?"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("Rotate both") && !body.contains("AKIA2OGYBAH6TKXB3XLM"),
+        "{body}"
+    );
+    let (status, body) = https_post(
+        h.proxy.addr,
+        &pki.ca_pem,
+        &chat("m", true, "the deploy config?"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.trim_end().ends_with("data: [DONE]") && !body.contains("AKIA2OGYBAH6TKXB3XLM"),
+        "{body}"
+    );
+
+    // The stalled connection is still waiting for its handshake (its 10 s limit has not run
+    // out): the requests above were not queued behind it.
+    let mut buf = [0u8; 1];
+    assert!(
+        matches!(stalled.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the stalled connection was already closed: the answers waited for its handshake limit"
+    );
+
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        h.client
+            .get(format!("http://{}/healthz", h.proxy.addr).parse().unwrap()),
+    )
+    .await
+    .expect("the proxy closes a plain-HTTP connection");
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[test]
+fn bad_tls_files_are_refused_at_start_up() {
+    let dir = TempDir(temp_dir("badfiles"));
+    let (a, b) = (pki(&["localhost"]), pki(&["localhost"]));
+    std::fs::write(dir.0.join("cert.pem"), &a.chain_pem).unwrap();
+    std::fs::write(dir.0.join("other-key.pem"), &b.key_pem).unwrap();
+    for (cert, key, words) in [
+        (
+            "missing.pem",
+            "other-key.pem",
+            "cannot read the certificate",
+        ),
+        ("cert.pem", "cert.pem", "cannot read a private key"),
+        (
+            "cert.pem",
+            "other-key.pem",
+            "are not a certificate and its key",
+        ),
+    ] {
+        let yaml = format!(
+            "tls:\n  cert_file: {cert}\n  key_file: {key}\nupstreams:\n  m:\n    url: http://127.0.0.1:9\n"
+        );
+        std::fs::write(dir.0.join("g.yaml"), yaml).unwrap();
+        let e = Config::load(&dir.0.join("g.yaml")).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("tls"), "{e}");
+        assert!(e.to_string().contains(words), "{cert} {key}: {e}");
+    }
 }

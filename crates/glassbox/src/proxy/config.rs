@@ -30,6 +30,10 @@ pub struct Config {
     /// Address to listen on. Default `127.0.0.1:8080`.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Serve clients over TLS with this certificate and key (PEM files, relative to this
+    /// file). Without it the proxy listens in plain HTTP.
+    #[serde(default)]
+    pub tls: Option<ListenTls>,
     /// Request size limits.
     #[serde(default)]
     pub limits: Limits,
@@ -67,6 +71,16 @@ pub struct Config {
     /// Where the file was read from (set by [`Config::load`]); relative paths resolve here.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `tls:` — the certificate the proxy presents to its clients.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenTls {
+    /// The certificate chain, leaf first (PEM).
+    pub cert_file: PathBuf,
+    /// Its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 fn default_listen() -> SocketAddr {
@@ -316,6 +330,7 @@ impl Config {
             listen,
             limits: Limits::default(),
             shutdown_grace: default_grace(),
+            tls: None,
             log: LogConfig::default(),
             policies: BTreeMap::new(),
             default_policy: default_policy_name(),
@@ -383,6 +398,13 @@ impl Config {
             }
         })?;
         config.base_dir = base_dir;
+        if let Some(t) = &mut config.tls {
+            for p in [&mut t.cert_file, &mut t.key_file] {
+                if !p.is_absolute() {
+                    *p = config.base_dir.join(&*p);
+                }
+            }
+        }
         for u in config.upstreams.values_mut() {
             if let Some(p) = &u.tls_ca_file {
                 u.tls_ca_file = Some(if p.is_absolute() {
@@ -420,6 +442,10 @@ impl Config {
                 "limits.max_body_bytes".into(),
                 "must be above 0".into(),
             ));
+        }
+        if let Some(t) = &self.tls {
+            super::tls::server_config(&t.cert_file, &t.key_file)
+                .map_err(|r| err("tls".into(), r))?;
         }
         for (name, u) in &self.upstreams {
             let f = |k: &str| format!("upstreams.{name}.{k}");

@@ -76,6 +76,23 @@ pub struct ProxyArgs {
     /// Log format (overrides `log.format`).
     #[arg(long, env = "GLASSBOX_LOG_FORMAT", value_enum)]
     pub log_format: Option<config::LogFormat>,
+    /// Serve clients over TLS with this PEM certificate chain (with `--tls-key`; overrides
+    /// `tls.cert_file`).
+    #[arg(
+        long,
+        env = "GLASSBOX_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert` (overrides `tls.key_file`).
+    #[arg(
+        long,
+        env = "GLASSBOX_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// Where the classifiers run (overrides `classifiers.runtime.device`).
     #[arg(long, env = "GLASSBOX_DEVICE", value_enum)]
     pub device: Option<crate::build::DeviceArg>,
@@ -140,6 +157,13 @@ pub fn config_from_args(args: &ProxyArgs) -> anyhow::Result<Config> {
     }
     if let Some(f) = args.log_format {
         config.log.format = f;
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        tls::server_config(cert, key).map_err(|e| anyhow::anyhow!("--tls-cert/--tls-key: {e}"))?;
+        config.tls = Some(config::ListenTls {
+            cert_file: cert.clone(),
+            key_file: key.clone(),
+        });
     }
     if let Some(d) = args.device {
         config.classifiers.runtime.device = d.into();
@@ -252,7 +276,7 @@ async fn serve_until_signal(
     };
     let policies = PolicySet::new(engines);
     let (running, state) = server::start(&config, policies.clone(), sink, Metrics::new()).await?;
-    tracing::info!(addr = %running.addr, upstreams = config.upstreams.len(), "glassbox proxy listening");
+    tracing::info!(addr = %running.addr, tls = config.tls.is_some(), upstreams = config.upstreams.len(), "glassbox proxy listening");
     wait_for_shutdown(&args, &config, &policies, &state.metrics).await;
     tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing in-flight requests");
     let mut code = match running.shutdown(config.shutdown_grace).await {

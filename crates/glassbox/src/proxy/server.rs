@@ -740,19 +740,39 @@ pub fn set_nodelay(stream: &mut tokio::net::TcpStream) {
     }
 }
 
-/// Serves `state` on `listener` until [`Running::shutdown`].
-pub fn spawn(listener: TcpListener, state: AppState) -> std::io::Result<Running> {
+/// Serves `state` on `listener` until [`Running::shutdown`], over TLS when `tls` is given.
+///
+/// # Errors
+/// When the listener has no local address.
+pub fn spawn(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = app(state);
-    let listener = axum::serve::ListenerExt::tap_io(listener, set_nodelay);
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
+    let stop = async move {
+        let _ = rx.await;
+    };
+    let task = match tls {
+        None => {
+            let listener = axum::serve::ListenerExt::tap_io(listener, set_nodelay);
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
             })
-            .await
-    });
+        }
+        Some(config) => {
+            let listener = super::tls::TlsListener::new(listener, config)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
+            })
+        }
+    };
     Ok(Running {
         addr,
         shutdown: Some(tx),
@@ -775,7 +795,14 @@ pub async fn start(
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
-    let running = spawn(listener, state.clone())?;
+    let tls = match &config.tls {
+        None => None,
+        Some(t) => Some(
+            super::tls::server_config(&t.cert_file, &t.key_file)
+                .map_err(|e| anyhow::anyhow!("tls: {e}"))?,
+        ),
+    };
+    let running = spawn(listener, state.clone(), tls)?;
     Ok((running, state))
 }
 

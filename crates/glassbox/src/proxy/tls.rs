@@ -1,21 +1,31 @@
-//! `https` upstreams: rustls (ring provider) with Mozilla's root certificates built in
-//! (`webpki-roots`, so a container image without `ca-certificates` still verifies
-//! api.openai.com or api.anthropic.com) plus, per upstream, the certificates of a PEM file
-//! (`tls_ca_file`, for a private CA in front of vLLM or Ollama). The certificate chain and the
-//! host name are always verified; there is no switch to turn that off. ALPN offers `http/1.1`,
-//! the only protocol the pool speaks.
+//! TLS with rustls (ring provider), both ways.
+//!
+//! - `https` upstreams: Mozilla's root certificates built in (`webpki-roots`, so a container
+//!   image without `ca-certificates` still verifies api.openai.com or api.anthropic.com) plus,
+//!   per upstream, the certificates of a PEM file (`tls_ca_file`, for a private CA in front of
+//!   vLLM or Ollama). The certificate chain and the host name are always verified; there is no
+//!   switch to turn that off. ALPN offers `http/1.1`, the only protocol the pool speaks.
+//! - Clients over TLS (`tls: {cert_file, key_file}`): [`TlsListener`] accepts TCP connections
+//!   and runs each handshake in its own task (with a 10 s limit), so a client that stalls its
+//!   handshake holds up no one else; only finished handshakes reach the HTTP server.
 
 use std::io;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS client settings of one upstream.
 ///
@@ -48,6 +58,106 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The certificate and key the proxy presents to its clients.
+///
+/// # Errors
+/// A message naming the file and what is wrong: unreadable, no certificate or key in it, or a
+/// key that does not belong to the certificate.
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<Arc<rustls::ServerConfig>, String> {
+    let (cert_shown, key_shown) = (cert_file.display(), key_file.display());
+    let certs = CertificateDer::pem_file_iter(cert_file)
+        .map_err(|e| format!("cannot read the certificate `{cert_shown}`: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("`{cert_shown}` is not a PEM certificate file: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("`{cert_shown}` holds no PEM certificate"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| format!("cannot read a private key from `{key_shown}`: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up: {e}"))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!("`{cert_shown}` and `{key_shown}` are not a certificate and its key: {e}")
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Connections whose TLS handshake has finished, for `axum::serve`.
+#[derive(Debug)]
+pub struct TlsListener {
+    done: mpsc::Receiver<(tokio_rustls::server::TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    /// Accepts on `listener` and shakes hands with `config`; each accepted socket gets
+    /// `TCP_NODELAY` first (see [`super::server::set_nodelay`]). The accepting task ends when the
+    /// listener is dropped.
+    ///
+    /// # Errors
+    /// When the listener has no local address.
+    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+        let local = listener.local_addr()?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let (tx, done) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let (mut tcp, peer) = tokio::select! {
+                    () = tx.closed() => return,
+                    r = listener.accept() => match r {
+                        Ok(c) => c,
+                        Err(e) => {
+                            // Out of descriptors, usually: let others finish first.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                super::server::set_nodelay(&mut tcp);
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = tx.send((tls, peer)).await;
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "client TLS handshake failed");
+                        }
+                        Err(_) => tracing::debug!(%peer, "client TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener { done, local })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.done.recv().await {
+            Some(c) => c,
+            // The accepting task only ends once this receiver is gone.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        Ok(self.local)
+    }
 }
 
 /// The name the upstream's certificate must carry: the URL's host (a DNS name or an IP
