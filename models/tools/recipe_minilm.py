@@ -67,6 +67,29 @@ def quantize(model):
     return onnx_graphs.quantize_per_token(model, skip=("head.",))
 
 
+def save_with_external_weights(model, out_dir):
+    """Writes `model.onnx` (the graph, ~90 KB) and `model.data` (every tensor over 1 KiB).
+
+    ONNX Runtime memory-maps external data on the CPU, so the sessions of one model (one per
+    core by default) and several processes share one copy of the weights in the page cache:
+    4 single-threaded sessions of the int8 bundle in one process took 125 MiB of RSS against
+    309 MiB with the weights inside model.onnx (each session copied them). Both files are written
+    to a temporary directory and renamed into place, so a running proxy that maps the old
+    `model.data` keeps its (unlinked) inode instead of seeing the file truncated under it.
+    """
+    tmp = os.path.join(out_dir, ".build-tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    onnx.save_model(copy, os.path.join(tmp, "model.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="model.data", size_threshold=1024)
+    os.chmod(os.path.join(tmp, "model.data"), 0o644)  # onnx writes it owner-only
+    os.replace(os.path.join(tmp, "model.data"), os.path.join(out_dir, "model.data"))
+    os.replace(os.path.join(tmp, "model.onnx"), os.path.join(out_dir, "model.onnx"))
+    os.rmdir(tmp)
+
+
 def _session(model):
     import onnxruntime as ort
 
@@ -345,7 +368,7 @@ def build(bundle, manifest, sources, out_dir, write_eval_md=False):
     want = mlp_scores(params, embed_rows(sess, check_rows))
     if float(np.abs(got - want).max()) > 1e-4:
         raise SystemExit("prompt-injection: the ONNX model (encoder + head) disagrees with the numpy head")
-    onnx.save(model, os.path.join(out_dir, "model.onnx"))
+    save_with_external_weights(model, out_dir)
     shutil.copyfile(sources["tokenizer"], os.path.join(out_dir, "tokenizer.json"))
     probes = score_probes(_session(model), tok, shipped["threshold"])
     extras = {"similarities": sims, "probes": probes}

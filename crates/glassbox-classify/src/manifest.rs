@@ -147,7 +147,8 @@ pub struct VerifiedBundle {
     pub dir: PathBuf,
     /// The manifest.
     pub manifest: Manifest,
-    /// sha256 of `model.onnx` (for the audit trail).
+    /// The model digest for the audit trail: `model.onnx`'s sha256, or, with external weights,
+    /// the sha256 over both files' digests (see `model_digest`).
     pub model_sha256: String,
 }
 
@@ -264,7 +265,7 @@ pub fn verify_bundle(models_dir: &Path, bundle: &str) -> Result<VerifiedBundle, 
         });
     }
     let mut build_lock: Option<BTreeMap<String, String>> = None;
-    let mut model_sha256 = String::new();
+    let mut digests: BTreeMap<&str, String> = BTreeMap::new();
     for (name, entry) in &manifest.files {
         let path = dir.join(name);
         if !path.is_file() {
@@ -302,15 +303,28 @@ pub fn verify_bundle(models_dir: &Path, bundle: &str) -> Result<VerifiedBundle, 
                 source_of_truth: source_of_truth.to_string(),
             });
         }
-        if name == "model.onnx" {
-            model_sha256 = actual;
-        }
+        digests.insert(name.as_str(), actual);
     }
+    let model_sha256 = model_digest(&digests);
     Ok(VerifiedBundle {
         dir,
         manifest,
         model_sha256,
     })
+}
+
+/// The model's digest: `model.onnx`'s sha256, or, when its weights are in `model.data`, the
+/// sha256 of `model.onnx <hex>\nmodel.data <hex>\n` (so it changes with either file).
+fn model_digest(digests: &BTreeMap<&str, String>) -> String {
+    let graph = digests.get("model.onnx").cloned().unwrap_or_default();
+    match digests.get("model.data") {
+        None => graph,
+        Some(data) => {
+            let mut h = Sha256::new();
+            h.update(format!("model.onnx {graph}\nmodel.data {data}\n").as_bytes());
+            hex::encode(h.finalize())
+        }
+    }
 }
 
 fn read_build_lock(dir: &Path, bundle: &str) -> Result<BTreeMap<String, String>, ClassifyError> {

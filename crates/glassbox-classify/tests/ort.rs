@@ -285,6 +285,46 @@ fn a_tampered_model_is_refused_at_load() {
     );
 }
 
+/// The prompt-injection weights live in `model.data` beside the graph: a change there is
+/// tampering too, and the model digest (audit records) covers it.
+#[test]
+fn tampered_external_weights_are_refused_at_load() {
+    let Some(models) = common::real_models() else {
+        return;
+    };
+    let good = verify_bundle(&models, "prompt-injection").expect("bundle");
+    assert!(good.manifest.files.contains_key("model.data"));
+    let dir = common::temp_dir("ort-tamper-data");
+    let b = dir.join("prompt-injection");
+    std::fs::create_dir_all(&b).expect("dir");
+    for f in [
+        "manifest.yaml",
+        "model.onnx",
+        "model.data",
+        "tokenizer.json",
+        "build.sha256",
+    ] {
+        std::fs::copy(models.join("prompt-injection").join(f), b.join(f)).expect("copy");
+    }
+    // The copy verifies, with the same digest, which is not model.onnx's alone.
+    let copy = verify_bundle(&dir, "prompt-injection").expect("an exact copy verifies");
+    assert_eq!(copy.model_sha256, good.model_sha256);
+    let graph = common::sha256_hex(&std::fs::read(b.join("model.onnx")).expect("read"));
+    assert_ne!(
+        good.model_sha256, graph,
+        "the digest covers the weights too"
+    );
+    let mut bytes = std::fs::read(b.join("model.data")).expect("read");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    std::fs::write(b.join("model.data"), bytes).expect("write");
+    let e = verify_bundle(&dir, "prompt-injection").expect_err("tampered");
+    assert!(
+        matches!(e, ClassifyError::Tampered { ref file, .. } if file == "model.data"),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_bundle_serving_another_classifier_is_refused() {
     let Some(models) = common::real_models() else {
