@@ -5,10 +5,13 @@ CARGO ?= cargo
 export GLASSBOX_ROOT := $(CURDIR)
 
 # On a CUDA host: `GLASSBOX_ORT_FLAVOUR=cuda make demo` sets up onnxruntime-gpu and the float
-# encoder, builds with the `cuda` feature and runs the classifiers with `--device cuda`.
+# encoder, builds with the `cuda` feature and runs the classifiers with `--device cuda`
+# (toxicity stays on the CPU).
 ifeq ($(GLASSBOX_ORT_FLAVOUR),cuda)
 FEATURES := --features cuda
-export GLASSBOX_DEVICE ?= cuda
+demo: export GLASSBOX_DEVICE ?= cuda
+# The BiLSTM toxicity model is faster on the CPU (benches/RESULTS.md, session 4).
+demo: export GLASSBOX_BUNDLE_DEVICES ?= toxicity=cpu
 endif
 
 setup:

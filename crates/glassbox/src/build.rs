@@ -51,6 +51,67 @@ impl From<DeviceArg> for glassbox_classify::Device {
     }
 }
 
+/// Parses a `--bundle-device BUNDLE=DEVICE` value (`toxicity=cpu`).
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse_bundle_device(s: &str) -> Result<(String, DeviceArg), String> {
+    let (bundle, device) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: want BUNDLE=DEVICE, e.g. toxicity=cpu"))?;
+    let device = match device {
+        "cpu" => DeviceArg::Cpu,
+        "cuda" => DeviceArg::Cuda,
+        other => return Err(format!("`{s}`: device `{other}` is not cpu or cuda")),
+    };
+    if bundle.is_empty() {
+        return Err(format!("`{s}`: no bundle name before `=`"));
+    }
+    Ok((bundle.to_string(), device))
+}
+
+/// The runtime settings of `--device` and `--bundle-device`: `device` for every bundle but
+/// those `bundles` name.
+pub fn runtime_for(
+    device: DeviceArg,
+    bundles: &[(String, DeviceArg)],
+) -> glassbox_classify::RuntimeConfig {
+    let mut r = glassbox_classify::RuntimeConfig {
+        device: device.into(),
+        ..glassbox_classify::RuntimeConfig::default()
+    };
+    r.devices
+        .extend(bundles.iter().map(|(b, d)| (b.clone(), (*d).into())));
+    r
+}
+
+/// Refuses a per-bundle device for a bundle `policy` does not use (a typo would otherwise do
+/// nothing).
+///
+/// # Errors
+/// Which bundle, and those the policy uses.
+pub fn check_bundle_devices(
+    policy: &Policy,
+    runtime: &glassbox_classify::RuntimeConfig,
+) -> anyhow::Result<()> {
+    let used: Vec<&str> = policy
+        .classifiers
+        .0
+        .values()
+        .map(|c| c.model.as_str())
+        .collect();
+    for bundle in runtime.devices.keys() {
+        if !used.contains(&bundle.as_str()) {
+            anyhow::bail!(
+                "--bundle-device {bundle}=…: policy `{}` uses no model bundle `{bundle}` (it uses: {})",
+                policy.id,
+                if used.is_empty() { "none".to_string() } else { used.join(", ") }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Where classifiers come from and how they run.
 #[derive(Debug, Clone, Default)]
 pub struct ClassifierOptions {

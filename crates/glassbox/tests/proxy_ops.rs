@@ -258,6 +258,7 @@ async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
         max_body_bytes: None,
         log_format: None,
         device: None,
+        bundle_devices: Vec::new(),
         tls_cert: None,
         tls_key: None,
         check: false,

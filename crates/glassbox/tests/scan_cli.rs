@@ -273,3 +273,52 @@ fn device_cuda_without_the_cuda_build_is_a_clear_start_up_error() {
         stderr(&out)
     );
 }
+
+/// `--bundle-device` moves single bundles off `--device`: with both default-policy bundles sent
+/// to the CPU, `--device cuda` on a CPU build screens normally; a bundle the policy does not use
+/// and a value without `=` are refused, naming what is wrong.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn bundle_devices_override_the_device_and_typos_are_refused() {
+    let out = glassbox(
+        &[
+            "scan",
+            "--device",
+            "cuda",
+            "--bundle-device",
+            "prompt-injection=cpu,toxicity=cpu",
+            &fixture("clean.txt"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(rows(&out)[0]["verdict"], "allow");
+
+    let out = glassbox(
+        &[
+            "scan",
+            "--bundle-device",
+            "toxicty=cpu",
+            &fixture("clean.txt"),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(
+            "policy `default` uses no model bundle `toxicty` (it uses: prompt-injection, toxicity)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out = glassbox(
+        &["scan", "--bundle-device", "toxicity", &fixture("clean.txt")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("want BUNDLE=DEVICE"),
+        "{}",
+        stderr(&out)
+    );
+}

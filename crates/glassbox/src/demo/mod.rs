@@ -45,6 +45,10 @@ pub struct DemoArgs {
     /// Where the default policy's classifiers run.
     #[arg(long, env = "GLASSBOX_DEVICE", value_enum, default_value = "cpu")]
     pub device: crate::build::DeviceArg,
+    /// Run one model bundle elsewhere than `--device` (repeatable, e.g. `toxicity=cpu`).
+    #[arg(long = "bundle-device", env = "GLASSBOX_BUNDLE_DEVICES", value_name = "BUNDLE=DEVICE",
+          value_delimiter = ',', value_parser = crate::build::parse_bundle_device)]
+    pub bundle_devices: Vec<(String, crate::build::DeviceArg)>,
 }
 
 /// One demo request.
@@ -231,24 +235,30 @@ pub async fn run_cases(
     sink: Arc<dyn AuditSink>,
     events: Arc<MemorySink>,
 ) -> anyhow::Result<Report> {
-    run_cases_on(sink, events, crate::build::DeviceArg::Cpu).await
+    run_cases_on(
+        sink,
+        events,
+        crate::build::runtime_for(crate::build::DeviceArg::Cpu, &[]),
+    )
+    .await
 }
 
-/// [`run_cases`] with the classifiers on `device`.
+/// [`run_cases`] with the classifiers run by `runtime` (device and per-bundle devices).
 ///
 /// # Errors
 /// When the mock or the proxy cannot start.
 pub async fn run_cases_on(
     sink: Arc<dyn AuditSink>,
     events: Arc<MemorySink>,
-    device: crate::build::DeviceArg,
+    runtime: glassbox_classify::RuntimeConfig,
 ) -> anyhow::Result<Report> {
     let mock = MockUpstream::start()
         .await
         .context("starting the mock model server")?;
     let mut config = Config::single(([127, 0, 0, 1], 0).into(), mock.url(), ApiKind::Openai);
     config.shutdown_grace = Duration::from_secs(5);
-    config.classifiers.runtime.device = device.into();
+    crate::build::check_bundle_devices(&glassbox_core::Policy::default_policy(), &runtime)?;
+    config.classifiers.runtime = runtime;
     let engines = Engines::load(&config).context("loading the default policy")?;
     let tee: Arc<dyn AuditSink> = Arc::new(Tee(sink, events.clone()));
     let (running, state) =
@@ -336,7 +346,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
             None => Arc::new(glassbox_core::audit::NoAudit),
         };
         let events = Arc::new(MemorySink::default());
-        let report = run_cases_on(sink, events, args.device).await?;
+        let runtime = crate::build::runtime_for(args.device, &args.bundle_devices);
+        let report = run_cases_on(sink, events, runtime).await?;
         print!("{}", render(&report, args.full));
         let mut trail_ok = true;
         if let Some(a) = audit {
