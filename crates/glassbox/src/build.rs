@@ -70,19 +70,40 @@ pub fn parse_bundle_device(s: &str) -> Result<(String, DeviceArg), String> {
     Ok((bundle.to_string(), device))
 }
 
-/// The runtime settings of `--device` and `--bundle-device`: `device` for every bundle but
-/// those `bundles` name.
-pub fn runtime_for(
-    device: DeviceArg,
-    bundles: &[(String, DeviceArg)],
-) -> glassbox_classify::RuntimeConfig {
-    let mut r = glassbox_classify::RuntimeConfig {
-        device: device.into(),
-        ..glassbox_classify::RuntimeConfig::default()
-    };
-    r.devices
-        .extend(bundles.iter().map(|(b, d)| (b.clone(), (*d).into())));
-    r
+/// `--device` and `--bundle-device`, shared by `glassbox proxy`, `scan` and `demo`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DeviceArgs {
+    /// Where the classifiers run: cpu (default) or cuda. For the proxy it overrides
+    /// `classifiers.runtime.device`.
+    #[arg(long, env = "GLASSBOX_DEVICE", value_enum)]
+    pub device: Option<DeviceArg>,
+    /// Run one model bundle elsewhere than `--device` (repeatable or comma-separated;
+    /// `toxicity=cpu` beside `--device cuda` keeps the BiLSTM on the CPU, where it is faster).
+    #[arg(long = "bundle-device", env = "GLASSBOX_BUNDLE_DEVICES", value_name = "BUNDLE=DEVICE",
+          value_delimiter = ',', value_parser = parse_bundle_device)]
+    pub bundle_devices: Vec<(String, DeviceArg)>,
+}
+
+impl DeviceArgs {
+    /// Applies the flags to `runtime`: `--device` when given, each `--bundle-device` added to
+    /// its per-bundle devices.
+    pub fn apply(&self, runtime: &mut glassbox_classify::RuntimeConfig) {
+        if let Some(d) = self.device {
+            runtime.device = d.into();
+        }
+        runtime.devices.extend(
+            self.bundle_devices
+                .iter()
+                .map(|(b, d)| (b.clone(), (*d).into())),
+        );
+    }
+
+    /// The default runtime settings with the flags applied.
+    pub fn runtime(&self) -> glassbox_classify::RuntimeConfig {
+        let mut r = glassbox_classify::RuntimeConfig::default();
+        self.apply(&mut r);
+        r
+    }
 }
 
 /// Refuses a per-bundle device for a bundle `policy` does not use (a typo would otherwise do

@@ -45,13 +45,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
     /// Where the policy's classifiers run.
-    #[arg(long, env = "GLASSBOX_DEVICE", value_enum, default_value = "cpu")]
-    pub device: build::DeviceArg,
-    /// Run one model bundle elsewhere than `--device` (repeatable; `toxicity=cpu` beside
-    /// `--device cuda` keeps the BiLSTM on the CPU, where it is faster).
-    #[arg(long = "bundle-device", env = "GLASSBOX_BUNDLE_DEVICES", value_name = "BUNDLE=DEVICE",
-          value_delimiter = ',', value_parser = build::parse_bundle_device)]
-    pub bundle_devices: Vec<(String, build::DeviceArg)>,
+    #[command(flatten)]
+    pub devices: build::DeviceArgs,
     /// Screen through the streaming path, cut at each row's `chunks` offsets.
     #[arg(long, env = "GLASSBOX_STREAM")]
     pub stream: bool,
@@ -310,7 +305,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
     let policy = build::load_policy(args.policy.as_deref())?;
     let options = build::ClassifierOptions {
         models_dir: args.models_dir.clone(),
-        runtime: build::runtime_for(args.device, &args.bundle_devices),
+        runtime: args.devices.runtime(),
     };
     build::check_bundle_devices(&policy, &options.runtime)?;
     let engine = build::engine_with(policy, &options)?;

@@ -43,12 +43,8 @@ pub struct DemoArgs {
     #[arg(long, value_name = "ADDR")]
     pub mock_only: Option<SocketAddr>,
     /// Where the default policy's classifiers run.
-    #[arg(long, env = "GLASSBOX_DEVICE", value_enum, default_value = "cpu")]
-    pub device: crate::build::DeviceArg,
-    /// Run one model bundle elsewhere than `--device` (repeatable, e.g. `toxicity=cpu`).
-    #[arg(long = "bundle-device", env = "GLASSBOX_BUNDLE_DEVICES", value_name = "BUNDLE=DEVICE",
-          value_delimiter = ',', value_parser = crate::build::parse_bundle_device)]
-    pub bundle_devices: Vec<(String, crate::build::DeviceArg)>,
+    #[command(flatten)]
+    pub devices: crate::build::DeviceArgs,
 }
 
 /// One demo request.
@@ -235,12 +231,7 @@ pub async fn run_cases(
     sink: Arc<dyn AuditSink>,
     events: Arc<MemorySink>,
 ) -> anyhow::Result<Report> {
-    run_cases_on(
-        sink,
-        events,
-        crate::build::runtime_for(crate::build::DeviceArg::Cpu, &[]),
-    )
-    .await
+    run_cases_on(sink, events, glassbox_classify::RuntimeConfig::default()).await
 }
 
 /// [`run_cases`] with the classifiers run by `runtime` (device and per-bundle devices).
@@ -346,7 +337,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<u8> {
             None => Arc::new(glassbox_core::audit::NoAudit),
         };
         let events = Arc::new(MemorySink::default());
-        let runtime = crate::build::runtime_for(args.device, &args.bundle_devices);
+        let runtime = args.devices.runtime();
         let report = run_cases_on(sink, events, runtime).await?;
         print!("{}", render(&report, args.full));
         let mut trail_ok = true;

@@ -93,14 +93,9 @@ pub struct ProxyArgs {
         requires = "tls_cert"
     )]
     pub tls_key: Option<PathBuf>,
-    /// Where the classifiers run (overrides `classifiers.runtime.device`).
-    #[arg(long, env = "GLASSBOX_DEVICE", value_enum)]
-    pub device: Option<crate::build::DeviceArg>,
-    /// Run one model bundle elsewhere than `--device` (repeatable; adds to
-    /// `classifiers.runtime.devices`).
-    #[arg(long = "bundle-device", env = "GLASSBOX_BUNDLE_DEVICES", value_name = "BUNDLE=DEVICE",
-          value_delimiter = ',', value_parser = crate::build::parse_bundle_device)]
-    pub bundle_devices: Vec<(String, crate::build::DeviceArg)>,
+    /// Where the classifiers run (adds to `classifiers.runtime`).
+    #[command(flatten)]
+    pub devices: crate::build::DeviceArgs,
     /// Validate the configuration and its policies, print a summary, and exit.
     #[arg(long)]
     pub check: bool,
@@ -170,16 +165,7 @@ pub fn config_from_args(args: &ProxyArgs) -> anyhow::Result<Config> {
             key_file: key.clone(),
         });
     }
-    if let Some(d) = args.device {
-        config.classifiers.runtime.device = d.into();
-    }
-    for (bundle, d) in &args.bundle_devices {
-        config
-            .classifiers
-            .runtime
-            .devices
-            .insert(bundle.clone(), (*d).into());
-    }
+    args.devices.apply(&mut config.classifiers.runtime);
     if let Some(store) = &args.audit {
         let a = config.audit.get_or_insert_with(|| config::AuditConfig {
             store: String::new(),
