@@ -230,22 +230,29 @@ async fn tls_proxy(tag: &str) -> (Harness, Pki, TempDir) {
     (start_with(mock, config).await, pki, dir)
 }
 
-/// One request over TLS to `addr`, trusting `ca_pem`: status and body.
-async fn https_post(addr: SocketAddr, ca_pem: &str, body: &serde_json::Value) -> (u16, String) {
-    use http_body_util::BodyExt;
+/// A TLS client configuration that trusts `ca_pem` only.
+fn client_trusting(ca_pem: &str) -> Arc<rustls::ClientConfig> {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(c.unwrap()).unwrap();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
+}
+
+/// One request over TLS to `addr`, trusting `ca_pem`: status and body.
+async fn https_post(addr: SocketAddr, ca_pem: &str, body: &serde_json::Value) -> (u16, String) {
+    use http_body_util::BodyExt;
+    let config = client_trusting(ca_pem);
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+    let tls = tokio_rustls::TlsConnector::from(config)
         .connect("localhost".try_into().unwrap(), tcp)
         .await
         .expect("the proxy's certificate verifies");
@@ -344,4 +351,45 @@ fn bad_tls_files_are_refused_at_start_up() {
         assert_eq!(e.field.as_deref(), Some("tls"), "{e}");
         assert!(e.to_string().contains(words), "{cert} {key}: {e}");
     }
+}
+
+/// Whether a TLS handshake with the proxy succeeds when trusting `ca_pem` only.
+async fn trusts(addr: SocketAddr, ca_pem: &str) -> bool {
+    let config = client_trusting(ca_pem);
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tokio_rustls::TlsConnector::from(config)
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .is_ok()
+}
+
+/// A renewed certificate is picked up by a reload (what SIGHUP runs); a bad pair is refused
+/// and the running certificate kept.
+#[tokio::test]
+async fn a_renewed_certificate_is_picked_up_on_reload_and_a_bad_one_refused() {
+    let (h, old, dir) = tls_proxy("reload").await;
+    let tls = h.proxy.tls.as_ref().expect("serving TLS");
+    assert!(trusts(h.proxy.addr, &old.ca_pem).await);
+
+    let new = pki(&["localhost"]);
+    std::fs::write(dir.0.join("cert.pem"), &new.chain_pem).unwrap();
+    std::fs::write(dir.0.join("key.pem"), &new.key_pem).unwrap();
+    assert!(
+        trusts(h.proxy.addr, &old.ca_pem).await,
+        "files alone change nothing"
+    );
+    tls.reload().expect("the renewed pair loads");
+    assert!(trusts(h.proxy.addr, &new.ca_pem).await);
+    assert!(
+        !trusts(h.proxy.addr, &old.ca_pem).await,
+        "the old certificate is gone"
+    );
+
+    std::fs::write(dir.0.join("key.pem"), &old.key_pem).unwrap();
+    let e = tls.reload().expect_err("a key of another certificate");
+    assert!(e.contains("are not a certificate and its key"), "{e}");
+    assert!(
+        trusts(h.proxy.addr, &new.ca_pem).await,
+        "the running certificate stays"
+    );
 }

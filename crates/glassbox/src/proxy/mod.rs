@@ -275,7 +275,14 @@ async fn serve_until_signal(
     let policies = PolicySet::new(engines);
     let (running, state) = server::start(&config, policies.clone(), sink, Metrics::new()).await?;
     tracing::info!(addr = %running.addr, tls = config.tls.is_some(), upstreams = config.upstreams.len(), "glassbox proxy listening");
-    wait_for_shutdown(&args, &config, &policies, &state.metrics).await;
+    wait_for_shutdown(
+        &args,
+        &config,
+        &policies,
+        &state.metrics,
+        running.tls.as_deref(),
+    )
+    .await;
     tracing::info!(grace = ?config.shutdown_grace, "shutting down: finishing in-flight requests");
     let mut code = match running.shutdown(config.shutdown_grace).await {
         Ok(()) => 0,
@@ -302,12 +309,14 @@ async fn serve_until_signal(
     Ok(code)
 }
 
-/// Waits for SIGINT/SIGTERM; reloads policies on SIGHUP meanwhile.
+/// Waits for SIGINT/SIGTERM; reloads policies (and the TLS certificate, when serving TLS) on
+/// SIGHUP meanwhile.
 async fn wait_for_shutdown(
     args: &ProxyArgs,
     config: &Config,
     policies: &PolicySet,
     metrics: &Metrics,
+    tls: Option<&tls::ServerTls>,
 ) {
     #[cfg(unix)]
     {
@@ -324,14 +333,29 @@ async fn wait_for_shutdown(
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => return,
                 _ = term.recv() => return,
-                _ = hup.recv() => reload(args, config, policies, metrics),
+                _ = hup.recv() => {
+                    reload(args, config, policies, metrics);
+                    if let Some(t) = tls {
+                        reload_certificate(t);
+                    }
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (args, config, policies, metrics);
+        let _ = (args, config, policies, metrics, tls);
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Re-reads the TLS certificate and key; a bad pair is logged and the running one kept.
+pub fn reload_certificate(tls: &tls::ServerTls) {
+    match tls.reload() {
+        Ok(()) => tracing::info!("TLS certificate reloaded"),
+        Err(e) => {
+            tracing::error!(error = %e, "TLS certificate reload rejected: keeping the running certificate")
+        }
     }
 }
 

@@ -707,6 +707,8 @@ pub struct Running {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     /// The server task.
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The certificate presented to clients, when serving TLS (reloadable).
+    pub tls: Option<Arc<super::tls::ServerTls>>,
 }
 
 impl Running {
@@ -747,7 +749,7 @@ pub fn set_nodelay(stream: &mut tokio::net::TcpStream) {
 pub fn spawn(
     listener: TcpListener,
     state: AppState,
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    tls: Option<Arc<super::tls::ServerTls>>,
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -755,7 +757,7 @@ pub fn spawn(
     let stop = async move {
         let _ = rx.await;
     };
-    let task = match tls {
+    let task = match tls.clone() {
         None => {
             let listener = axum::serve::ListenerExt::tap_io(listener, set_nodelay);
             tokio::spawn(async move {
@@ -764,8 +766,8 @@ pub fn spawn(
                     .await
             })
         }
-        Some(config) => {
-            let listener = super::tls::TlsListener::new(listener, config)?;
+        Some(certs) => {
+            let listener = super::tls::TlsListener::new(listener, certs)?;
             tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stop)
@@ -777,6 +779,7 @@ pub fn spawn(
         addr,
         shutdown: Some(tx),
         task,
+        tls,
     })
 }
 
@@ -798,7 +801,8 @@ pub async fn start(
     let tls = match &config.tls {
         None => None,
         Some(t) => Some(
-            super::tls::server_config(&t.cert_file, &t.key_file)
+            super::tls::ServerTls::load(&t.cert_file, &t.key_file)
+                .map(Arc::new)
                 .map_err(|e| anyhow::anyhow!("tls: {e}"))?,
         ),
     };

@@ -7,7 +7,9 @@
 //!   switch to turn that off. ALPN offers `http/1.1`, the only protocol the pool speaks.
 //! - Clients over TLS (`tls: {cert_file, key_file}`): [`TlsListener`] accepts TCP connections
 //!   and runs each handshake in its own task (with a 10 s limit), so a client that stalls its
-//!   handshake holds up no one else; only finished handshakes reach the HTTP server.
+//!   handshake holds up no one else; only finished handshakes reach the HTTP server. The
+//!   certificate is [`ServerTls`]: SIGHUP re-reads the files (a renewed certificate), and a bad
+//!   pair is refused with the running one kept; connections already open keep theirs.
 
 use std::io;
 use std::net::SocketAddr;
@@ -92,6 +94,46 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// The certificate the proxy presents, re-readable from its files.
+#[derive(Debug)]
+pub struct ServerTls {
+    cert_file: std::path::PathBuf,
+    key_file: std::path::PathBuf,
+    current: std::sync::RwLock<Arc<rustls::ServerConfig>>,
+}
+
+impl ServerTls {
+    /// Reads the certificate chain and key.
+    ///
+    /// # Errors
+    /// As [`server_config`].
+    pub fn load(cert_file: &Path, key_file: &Path) -> Result<ServerTls, String> {
+        Ok(ServerTls {
+            current: std::sync::RwLock::new(server_config(cert_file, key_file)?),
+            cert_file: cert_file.to_path_buf(),
+            key_file: key_file.to_path_buf(),
+        })
+    }
+
+    /// Reads the files again; on success new handshakes use them, on failure the running
+    /// certificate stays.
+    ///
+    /// # Errors
+    /// As [`server_config`].
+    pub fn reload(&self) -> Result<(), String> {
+        let fresh = server_config(&self.cert_file, &self.key_file)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        Ok(())
+    }
+
+    fn current(&self) -> Arc<rustls::ServerConfig> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 /// Connections whose TLS handshake has finished, for `axum::serve`.
 #[derive(Debug)]
 pub struct TlsListener {
@@ -106,9 +148,8 @@ impl TlsListener {
     ///
     /// # Errors
     /// When the listener has no local address.
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> io::Result<Self> {
+    pub fn new(listener: TcpListener, tls: Arc<ServerTls>) -> io::Result<Self> {
         let local = listener.local_addr()?;
-        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let (tx, done) = mpsc::channel(64);
         tokio::spawn(async move {
             loop {
@@ -125,7 +166,8 @@ impl TlsListener {
                     },
                 };
                 super::server::set_nodelay(&mut tcp);
-                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
+                let tx = tx.clone();
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
