@@ -322,6 +322,24 @@ async fn clients_reach_the_proxy_over_tls_and_get_screened_answers() {
     .await
     .expect("the proxy closes a plain-HTTP connection");
     assert!(plain.is_err(), "{plain:?}");
+
+    // /metrics counts the handshakes: the two requests' and the plain-HTTP one that failed (it
+    // is counted by its own task, so allow it a moment).
+    let m = &h.state.metrics;
+    let count = |r: &str| m.counter("glassbox_tls_handshakes_total", &[("result", r)]);
+    assert_eq!(count("ok"), 2);
+    for _ in 0..100 {
+        if count("failed") == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count("failed"), 1);
+    assert_eq!(
+        count("timeout"),
+        0,
+        "the stalled client is within its limit"
+    );
 }
 
 #[test]
@@ -378,7 +396,10 @@ async fn a_renewed_certificate_is_picked_up_on_reload_and_a_bad_one_refused() {
         trusts(h.proxy.addr, &old.ca_pem).await,
         "files alone change nothing"
     );
-    tls.reload().expect("the renewed pair loads");
+    let m = &h.state.metrics;
+    let reloads = |r: &str| m.counter("glassbox_certificate_reloads_total", &[("result", r)]);
+    glassbox::proxy::reload_certificate(tls, m);
+    assert_eq!((reloads("applied"), reloads("rejected")), (1, 0));
     assert!(trusts(h.proxy.addr, &new.ca_pem).await);
     assert!(
         !trusts(h.proxy.addr, &old.ca_pem).await,
@@ -388,6 +409,8 @@ async fn a_renewed_certificate_is_picked_up_on_reload_and_a_bad_one_refused() {
     std::fs::write(dir.0.join("key.pem"), &old.key_pem).unwrap();
     let e = tls.reload().expect_err("a key of another certificate");
     assert!(e.contains("are not a certificate and its key"), "{e}");
+    glassbox::proxy::reload_certificate(tls, m);
+    assert_eq!((reloads("applied"), reloads("rejected")), (1, 1));
     assert!(
         trusts(h.proxy.addr, &new.ca_pem).await,
         "the running certificate stays"

@@ -14,6 +14,8 @@
 //! | `glassbox_classifier_lag_seconds` | histogram | `direction` (largest classifier lag per decision: a stream window's oldest byte to its verdict, or a whole text's classification time) |
 //! | `glassbox_fail_open_total` | counter | `detector` |
 //! | `glassbox_policy_reloads_total` | counter | `result` |
+//! | `glassbox_tls_handshakes_total` | counter | `result` (`ok`, `failed`, `timeout`: clients of a TLS listener) |
+//! | `glassbox_certificate_reloads_total` | counter | `result` (`applied`, `rejected`) |
 //! | `glassbox_in_flight_requests` | gauge | — |
 
 use std::collections::BTreeMap;
@@ -319,6 +321,16 @@ const HELP: &[(&str, &str, &str)] = &[
         "counter",
         "Policy reloads (SIGHUP) by result.",
     ),
+    (
+        "glassbox_tls_handshakes_total",
+        "counter",
+        "Client TLS handshakes by result.",
+    ),
+    (
+        "glassbox_certificate_reloads_total",
+        "counter",
+        "TLS certificate reloads (SIGHUP) by result.",
+    ),
 ];
 
 impl Metrics {
@@ -381,6 +393,25 @@ impl Metrics {
         let result = if ok { "applied" } else { "rejected" };
         self.add(
             "glassbox_policy_reloads_total",
+            vec![("result", result.to_string())],
+            1,
+        );
+    }
+
+    /// A client TLS handshake: `ok`, `failed` or `timeout`.
+    pub fn tls_handshake(&self, result: &'static str) {
+        self.add(
+            "glassbox_tls_handshakes_total",
+            vec![("result", result.to_string())],
+            1,
+        );
+    }
+
+    /// A certificate reload; `ok` says whether it was applied.
+    pub fn certificate_reload(&self, ok: bool) {
+        let result = if ok { "applied" } else { "rejected" };
+        self.add(
+            "glassbox_certificate_reloads_total",
             vec![("result", result.to_string())],
             1,
         );

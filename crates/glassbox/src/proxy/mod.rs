@@ -336,7 +336,7 @@ async fn wait_for_shutdown(
                 _ = hup.recv() => {
                     reload(args, config, policies, metrics);
                     if let Some(t) = tls {
-                        reload_certificate(t);
+                        reload_certificate(t, metrics);
                     }
                 }
             }
@@ -350,11 +350,15 @@ async fn wait_for_shutdown(
 }
 
 /// Re-reads the TLS certificate and key; a bad pair is logged and the running one kept.
-pub fn reload_certificate(tls: &tls::ServerTls) {
+pub fn reload_certificate(tls: &tls::ServerTls, metrics: &Metrics) {
     match tls.reload() {
-        Ok(()) => tracing::info!("TLS certificate reloaded"),
+        Ok(()) => {
+            metrics.certificate_reload(true);
+            tracing::info!("TLS certificate reloaded");
+        }
         Err(e) => {
-            tracing::error!(error = %e, "TLS certificate reload rejected: keeping the running certificate")
+            metrics.certificate_reload(false);
+            tracing::error!(error = %e, "TLS certificate reload rejected: keeping the running certificate");
         }
     }
 }

@@ -753,6 +753,7 @@ pub fn spawn(
 ) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let metrics = state.metrics.clone();
     let app = app(state);
     let stop = async move {
         let _ = rx.await;
@@ -767,7 +768,7 @@ pub fn spawn(
             })
         }
         Some(certs) => {
-            let listener = super::tls::TlsListener::new(listener, certs)?;
+            let listener = super::tls::TlsListener::new(listener, certs, metrics)?;
             tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stop)

@@ -148,7 +148,11 @@ impl TlsListener {
     ///
     /// # Errors
     /// When the listener has no local address.
-    pub fn new(listener: TcpListener, tls: Arc<ServerTls>) -> io::Result<Self> {
+    pub fn new(
+        listener: TcpListener,
+        tls: Arc<ServerTls>,
+        metrics: super::metrics::Metrics,
+    ) -> io::Result<Self> {
         let local = listener.local_addr()?;
         let (tx, done) = mpsc::channel(64);
         tokio::spawn(async move {
@@ -167,16 +171,21 @@ impl TlsListener {
                 };
                 super::server::set_nodelay(&mut tcp);
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls.current());
-                let tx = tx.clone();
+                let (tx, metrics) = (tx.clone(), metrics.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(tls)) => {
+                            metrics.tls_handshake("ok");
                             let _ = tx.send((tls, peer)).await;
                         }
                         Ok(Err(e)) => {
+                            metrics.tls_handshake("failed");
                             tracing::debug!(%peer, error = %e, "client TLS handshake failed");
                         }
-                        Err(_) => tracing::debug!(%peer, "client TLS handshake timed out"),
+                        Err(_) => {
+                            metrics.tls_handshake("timeout");
+                            tracing::debug!(%peer, "client TLS handshake timed out");
+                        }
                     }
                 });
             }
