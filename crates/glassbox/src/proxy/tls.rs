@@ -38,22 +38,16 @@ pub fn client_config(ca_file: Option<&Path>) -> Result<Arc<rustls::ClientConfig>
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = ca_file {
-        let shown = path.display();
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read `{shown}`: {e}"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("`{shown}` is not a PEM certificate file: {e}"))?;
-        if certs.is_empty() {
-            return Err(format!("`{shown}` holds no PEM certificate"));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| format!("`{shown}`: a certificate is not usable as a CA: {e}"))?;
+        for cert in read_certificates(path, "")? {
+            roots.add(cert).map_err(|e| {
+                format!(
+                    "`{}`: a certificate is not usable as a CA: {e}",
+                    path.display()
+                )
+            })?;
         }
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(ring())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS set-up: {e}"))?
         .with_root_certificates(roots)
@@ -72,17 +66,10 @@ pub fn server_config(
     key_file: &Path,
 ) -> Result<Arc<rustls::ServerConfig>, String> {
     let (cert_shown, key_shown) = (cert_file.display(), key_file.display());
-    let certs = CertificateDer::pem_file_iter(cert_file)
-        .map_err(|e| format!("cannot read the certificate `{cert_shown}`: {e}"))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("`{cert_shown}` is not a PEM certificate file: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!("`{cert_shown}` holds no PEM certificate"));
-    }
+    let certs = read_certificates(cert_file, "the certificate ")?;
     let key = PrivateKeyDer::from_pem_file(key_file)
         .map_err(|e| format!("cannot read a private key from `{key_shown}`: {e}"))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let mut config = rustls::ServerConfig::builder_with_provider(ring())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS set-up: {e}"))?
         .with_no_client_auth()
@@ -92,6 +79,25 @@ pub fn server_config(
         })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The PEM certificates of `path`, at least one; `what` names the file in the read error
+/// ("cannot read {what}`path`").
+fn read_certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let shown = path.display();
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {what}`{shown}`: {e}"))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("`{shown}` is not a PEM certificate file: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("`{shown}` holds no PEM certificate"));
+    }
+    Ok(certs)
+}
+
+/// The crypto provider of both directions.
+fn ring() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The certificate the proxy presents, re-readable from its files.
