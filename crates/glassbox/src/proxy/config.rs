@@ -398,21 +398,18 @@ impl Config {
             }
         })?;
         config.base_dir = base_dir;
+        // Relative to the file (`join` keeps an absolute path as it is).
+        let base = &config.base_dir;
         if let Some(t) = &mut config.tls {
-            for p in [&mut t.cert_file, &mut t.key_file] {
-                if !p.is_absolute() {
-                    *p = config.base_dir.join(&*p);
-                }
-            }
+            t.cert_file = base.join(&t.cert_file);
+            t.key_file = base.join(&t.key_file);
         }
-        for u in config.upstreams.values_mut() {
-            if let Some(p) = &u.tls_ca_file {
-                u.tls_ca_file = Some(if p.is_absolute() {
-                    p.clone()
-                } else {
-                    config.base_dir.join(p)
-                });
-            }
+        for ca in config
+            .upstreams
+            .values_mut()
+            .filter_map(|u| u.tls_ca_file.as_mut())
+        {
+            *ca = base.join(&*ca);
         }
         config.validate(src, origin)?;
         Ok(config)
