@@ -106,8 +106,25 @@ impl DeviceArgs {
     }
 }
 
-/// Refuses a per-bundle device for a bundle `policy` does not use (a typo would otherwise do
-/// nothing).
+/// The first bundle with a per-bundle device that is not among `used`, and `used` as a list
+/// for the message ("none" when empty): a typo or a stale entry would otherwise do nothing.
+pub fn unused_bundle_device<'a>(
+    runtime: &'a glassbox_classify::RuntimeConfig,
+    used: &std::collections::BTreeSet<&str>,
+) -> Option<(&'a str, String)> {
+    let bundle = runtime
+        .devices
+        .keys()
+        .find(|b| !used.contains(b.as_str()))?;
+    let list = if used.is_empty() {
+        "none".to_string()
+    } else {
+        used.iter().copied().collect::<Vec<_>>().join(", ")
+    };
+    Some((bundle, list))
+}
+
+/// Refuses a per-bundle device for a bundle `policy` does not use.
 ///
 /// # Errors
 /// Which bundle, and those the policy uses.
@@ -115,22 +132,19 @@ pub fn check_bundle_devices(
     policy: &Policy,
     runtime: &glassbox_classify::RuntimeConfig,
 ) -> anyhow::Result<()> {
-    let used: Vec<&str> = policy
+    let used = policy
         .classifiers
         .0
         .values()
         .map(|c| c.model.as_str())
         .collect();
-    for bundle in runtime.devices.keys() {
-        if !used.contains(&bundle.as_str()) {
-            anyhow::bail!(
-                "--bundle-device {bundle}=…: policy `{}` uses no model bundle `{bundle}` (it uses: {})",
-                policy.id,
-                if used.is_empty() { "none".to_string() } else { used.join(", ") }
-            );
-        }
+    match unused_bundle_device(runtime, &used) {
+        None => Ok(()),
+        Some((bundle, used)) => anyhow::bail!(
+            "--bundle-device {bundle}=…: policy `{}` uses no model bundle `{bundle}` (it uses: {used})",
+            policy.id
+        ),
     }
-    Ok(())
 }
 
 /// Where classifiers come from and how they run.

@@ -63,15 +63,13 @@ impl Engines {
                 .map_err(|e| anyhow::anyhow!("policy `{name}` ({}): {e:#}", path.display()))?;
             by_name.insert(name.clone(), engine);
         }
-        // A per-bundle device for a bundle no policy uses is a typo or a stale entry.
-        for bundle in config.classifiers.runtime.devices.keys() {
-            if !bundles.contains(bundle) {
-                let used: Vec<&str> = bundles.iter().map(String::as_str).collect();
-                anyhow::bail!(
-                    "classifiers.runtime.devices.{bundle}: no policy uses a model bundle `{bundle}` (they use: {})",
-                    if used.is_empty() { "none".to_string() } else { used.join(", ") }
-                );
-            }
+        let used = bundles.iter().map(String::as_str).collect();
+        if let Some((bundle, used)) =
+            crate::build::unused_bundle_device(&config.classifiers.runtime, &used)
+        {
+            anyhow::bail!(
+                "classifiers.runtime.devices.{bundle}: no policy uses a model bundle `{bundle}` (they use: {used})"
+            );
         }
         Ok(Engines {
             by_name,
