@@ -21,40 +21,13 @@ models:\n  mock-special:\n    policy: strict\n";
 const STRICT: &str =
     "id: strict\nactions:\n  keyword: block\nkeywords:\n  internal:\n    - glassbox sits\n";
 
-fn with_policy_dir(yaml: &str) -> (tempdir::Dir, String) {
-    let dir = tempdir::Dir::new();
+fn with_policy_dir(yaml: &str) -> (TempDir, String) {
+    let dir = TempDir::new();
     std::fs::write(dir.path().join("strict.yaml"), STRICT).unwrap();
     (dir, yaml.to_string())
 }
 
-/// A tiny temp dir (no extra crate).
-mod tempdir {
-    use std::path::{Path, PathBuf};
-    pub struct Dir(PathBuf);
-    impl Dir {
-        pub fn new() -> Dir {
-            use std::sync::atomic::{AtomicU32, Ordering};
-            static N: AtomicU32 = AtomicU32::new(0);
-            let p = std::env::temp_dir().join(format!(
-                "glassbox-proxy-test-{}-{}",
-                std::process::id(),
-                N.fetch_add(1, Ordering::Relaxed)
-            ));
-            std::fs::create_dir_all(&p).unwrap();
-            Dir(p)
-        }
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
-async fn start_auth() -> (tempdir::Dir, Harness) {
+async fn start_auth() -> (TempDir, Harness) {
     let (dir, yaml) = with_policy_dir(AUTH_YAML);
     let mock = glassbox::demo::mock::MockUpstream::start().await.unwrap();
     let path = dir.path().join("glassbox.yaml");
@@ -238,7 +211,7 @@ async fn health_ready_and_metrics() {
 
 #[tokio::test]
 async fn reload_applies_good_policies_and_keeps_the_old_set_on_a_bad_one() {
-    let dir = tempdir::Dir::new();
+    let dir = TempDir::new();
     let policy = dir.path().join("p.yaml");
     std::fs::write(
         &policy,
@@ -360,7 +333,7 @@ async fn shutdown_finishes_in_flight_streams() {
 
 #[tokio::test]
 async fn configured_audit_trail_records_every_decision_and_verifies() {
-    let dir = tempdir::Dir::new();
+    let dir = TempDir::new();
     let keys = glassbox_audit::keys::keygen(&dir.path().join("keys"), false).unwrap();
     let mock = glassbox::demo::mock::MockUpstream::start().await.unwrap();
     let yaml = format!(

@@ -96,14 +96,6 @@ fn mock_addr(mock: &MockUpstream) -> SocketAddr {
         .expect("mock url is http://ip:port")
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let d = std::env::temp_dir().join(format!("glassbox-tls-{tag}-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// A proxy whose one upstream is `url`, with `ca` as its `tls_ca_file` when given.
 async fn proxy(mock: MockUpstream, url: &str, ca: Option<&PathBuf>) -> Harness {
     let mut yaml = format!("upstreams:\n  u:\n    url: {url}\n");
@@ -117,29 +109,20 @@ async fn proxy(mock: MockUpstream, url: &str, ca: Option<&PathBuf>) -> Harness {
 
 /// A proxy whose upstream is `https://localhost:PORT`: a TLS front with a certificate for
 /// `names` before a fresh mock. With `trust_ca`, the test CA is the upstream's `tls_ca_file`
-/// (in a temporary directory, removed on drop of the returned guard).
+/// (in a [`TempDir`], removed when the returned guard is dropped).
 async fn https_setup(
     names: &[&str],
     trust_ca: bool,
 ) -> (Harness, mpsc::Receiver<Option<String>>, TempDir) {
     let pki = pki(names);
-    let dir = TempDir(temp_dir(names[0]));
-    let ca = dir.0.join("ca.pem");
+    let dir = TempDir::new();
+    let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &pki.ca_pem).unwrap();
     let mock = MockUpstream::start().await.unwrap();
     let (front, handshakes) = tls_front(&pki, mock_addr(&mock)).await;
     let url = format!("https://localhost:{}", front.port());
     let h = proxy(mock, &url, trust_ca.then_some(&ca)).await;
     (h, handshakes, dir)
-}
-
-/// Removes its directory when dropped.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[tokio::test]
@@ -214,18 +197,18 @@ async fn a_certificate_for_another_host_is_refused() {
 }
 
 /// A proxy serving TLS with a certificate for `localhost`, and the PKI (its CA for clients).
-async fn tls_proxy(tag: &str) -> (Harness, Pki, TempDir) {
+async fn tls_proxy() -> (Harness, Pki, TempDir) {
     let pki = pki(&["localhost"]);
-    let dir = TempDir(temp_dir(tag));
-    std::fs::write(dir.0.join("cert.pem"), &pki.chain_pem).unwrap();
-    std::fs::write(dir.0.join("key.pem"), &pki.key_pem).unwrap();
+    let dir = TempDir::new();
+    std::fs::write(dir.path().join("cert.pem"), &pki.chain_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &pki.key_pem).unwrap();
     let mock = MockUpstream::start().await.unwrap();
     let yaml = format!(
         "tls:\n  cert_file: cert.pem\n  key_file: key.pem\nupstreams:\n  m:\n    url: {}\n",
         mock.url()
     );
-    std::fs::write(dir.0.join("g.yaml"), yaml).unwrap();
-    let mut config = Config::load(&dir.0.join("g.yaml")).expect("valid");
+    std::fs::write(dir.path().join("g.yaml"), yaml).unwrap();
+    let mut config = Config::load(&dir.path().join("g.yaml")).expect("valid");
     config.listen = ([127, 0, 0, 1], 0).into();
     (start_with(mock, config).await, pki, dir)
 }
@@ -278,7 +261,7 @@ async fn https_post(addr: SocketAddr, ca_pem: &str, body: &serde_json::Value) ->
 
 #[tokio::test]
 async fn clients_reach_the_proxy_over_tls_and_get_screened_answers() {
-    let (h, pki, _dir) = tls_proxy("listen").await;
+    let (h, pki, _dir) = tls_proxy().await;
     // A client that opens a connection and never starts its handshake holds up no one.
     let stalled = tokio::net::TcpStream::connect(h.proxy.addr).await.unwrap();
 
@@ -344,10 +327,10 @@ async fn clients_reach_the_proxy_over_tls_and_get_screened_answers() {
 
 #[test]
 fn bad_tls_files_are_refused_at_start_up() {
-    let dir = TempDir(temp_dir("badfiles"));
+    let dir = TempDir::new();
     let (a, b) = (pki(&["localhost"]), pki(&["localhost"]));
-    std::fs::write(dir.0.join("cert.pem"), &a.chain_pem).unwrap();
-    std::fs::write(dir.0.join("other-key.pem"), &b.key_pem).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &a.chain_pem).unwrap();
+    std::fs::write(dir.path().join("other-key.pem"), &b.key_pem).unwrap();
     for (cert, key, words) in [
         (
             "missing.pem",
@@ -364,8 +347,8 @@ fn bad_tls_files_are_refused_at_start_up() {
         let yaml = format!(
             "tls:\n  cert_file: {cert}\n  key_file: {key}\nupstreams:\n  m:\n    url: http://127.0.0.1:9\n"
         );
-        std::fs::write(dir.0.join("g.yaml"), yaml).unwrap();
-        let e = Config::load(&dir.0.join("g.yaml")).unwrap_err();
+        std::fs::write(dir.path().join("g.yaml"), yaml).unwrap();
+        let e = Config::load(&dir.path().join("g.yaml")).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("tls"), "{e}");
         assert!(e.to_string().contains(words), "{cert} {key}: {e}");
     }
@@ -385,13 +368,13 @@ async fn trusts(addr: SocketAddr, ca_pem: &str) -> bool {
 /// and the running certificate kept.
 #[tokio::test]
 async fn a_renewed_certificate_is_picked_up_on_reload_and_a_bad_one_refused() {
-    let (h, old, dir) = tls_proxy("reload").await;
+    let (h, old, dir) = tls_proxy().await;
     let tls = h.proxy.tls.as_ref().expect("serving TLS");
     assert!(trusts(h.proxy.addr, &old.ca_pem).await);
 
     let new = pki(&["localhost"]);
-    std::fs::write(dir.0.join("cert.pem"), &new.chain_pem).unwrap();
-    std::fs::write(dir.0.join("key.pem"), &new.key_pem).unwrap();
+    std::fs::write(dir.path().join("cert.pem"), &new.chain_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &new.key_pem).unwrap();
     assert!(
         trusts(h.proxy.addr, &old.ca_pem).await,
         "files alone change nothing"
@@ -406,7 +389,7 @@ async fn a_renewed_certificate_is_picked_up_on_reload_and_a_bad_one_refused() {
         "the old certificate is gone"
     );
 
-    std::fs::write(dir.0.join("key.pem"), &old.key_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), &old.key_pem).unwrap();
     let e = tls.reload().expect_err("a key of another certificate");
     assert!(e.contains("are not a certificate and its key"), "{e}");
     glassbox::proxy::reload_certificate(tls, m);
